@@ -1,0 +1,69 @@
+"""The composition root: wire handlers, persistence and services into one Application."""
+
+from __future__ import annotations
+
+from telegram import BotCommand
+from telegram.ext import ApplicationBuilder, ContextTypes, PersistenceInput
+
+import conversations.language
+import handlers.locale
+import handlers.menu
+import handlers.staff
+from bot.settings import Settings
+from bot.update_processor import PerChatUpdateProcessor
+from chat.context import BotApplication, BotContext, Services, attach_services
+from handlers.errors import on_error
+from i18n import LOCALES, N_, translate
+from storage.persistence import SqlPersistence
+
+LOCALE_GROUP = -100
+
+PUBLIC_COMMANDS = (
+    ("start", N_("Start and main menu")),
+    ("help", N_("What the bot can do")),
+    ("language", N_("Change the language")),
+    ("cancel", N_("Stop the current step")),
+)
+
+
+def build_application(
+    settings: Settings,
+    services: Services,
+    *,
+    token: str,
+    base_url: str | None = None,
+    max_concurrent_updates: int = 64,
+) -> BotApplication:
+    """The bot, ready for `initialize()`; `base_url` overrides the settings (console, tests)."""
+    persistence = SqlPersistence(
+        services.sessions,
+        store_data=PersistenceInput(bot_data=False, callback_data=False),
+    )
+    processor = PerChatUpdateProcessor(max_concurrent_updates)
+    application: BotApplication = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url or settings.telegram_api_base_url)
+        .context_types(ContextTypes(context=BotContext))
+        .persistence(persistence)
+        .concurrent_updates(processor)
+        .build()
+    )
+    processor.application = application
+    attach_services(application, services)
+
+    application.add_handler(handlers.locale.build(), group=LOCALE_GROUP)
+    application.add_handler(conversations.language.build())
+    application.add_handlers(handlers.staff.build(services.staff_ids))
+    application.add_handlers(handlers.menu.build())
+    application.add_handlers(handlers.menu.build_fallbacks())
+    application.add_error_handler(on_error)
+    return application
+
+
+async def publish_commands(application: BotApplication) -> None:
+    """The command list Telegram shows in the "/" menu, in each of our languages."""
+    for locale in LOCALES:
+        commands = [BotCommand(name, translate(text, locale)) for name, text in PUBLIC_COMMANDS]
+        language_code = None if locale == "az" else locale
+        await application.bot.set_my_commands(commands, language_code=language_code)

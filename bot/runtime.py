@@ -1,0 +1,130 @@
+"""Start and stop the pieces in order: database, bot, HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+from telegram import Update
+
+import bot.webhook
+import handlers.health
+from bot.app import build_application, publish_commands
+from bot.settings import Settings
+from chat.context import BotApplication, Services
+from storage.db import create_engine, make_session_factory
+from storage.migrate import upgrade_to_head
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """The database engine and session factory; on SQLite, migrations are applied first."""
+    if settings.is_sqlite:
+        await upgrade_to_head(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        yield Services(
+            engine=engine,
+            sessions=make_session_factory(engine),
+            staff_ids=settings.staff_telegram_ids,
+        )
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings,
+    services: Services,
+    *,
+    token: str,
+    base_url: str | None = None,
+    poll_timeout: int = 10,
+) -> AsyncIterator[BotApplication]:
+    """The bot receiving updates: long polling, or a webhook when WEBHOOK_URL is set."""
+    application = build_application(settings, services, token=token, base_url=base_url)
+    async with application:
+        await publish_commands(application)
+        await application.start()
+        assert application.updater is not None
+        if settings.webhook_url:
+            secret = settings.webhook_secret_token
+            await application.bot.set_webhook(
+                settings.webhook_url,
+                secret_token=secret.get_secret_value() if secret else None,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.info("Receiving updates by webhook")
+        else:
+            await application.bot.delete_webhook()
+            await application.updater.start_polling(
+                poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+            )
+            log.info("Receiving updates by long polling")
+        try:
+            yield application
+        finally:
+            if application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+
+
+@asynccontextmanager
+async def http_server(
+    settings: Settings, services: Services, application: BotApplication | None
+) -> AsyncIterator[web.AppRunner]:
+    """/healthz and, in webhook mode, the Telegram webhook route."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app[handlers.health.SERVICES] = services
+    app.add_routes(handlers.health.routes())
+    if application is not None and settings.webhook_url:
+        secret = settings.webhook_secret_token
+        app.add_routes(
+            [
+                bot.webhook.route(
+                    application,
+                    settings.webhook_url,
+                    secret.get_secret_value() if secret else None,
+                )
+            ]
+        )
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    log.info("HTTP server on %s:%s", settings.http_host, settings.http_port)
+    try:
+        yield runner
+    finally:
+        await runner.cleanup()
+
+
+async def wait_for_stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def serve(settings: Settings) -> None:
+    assert settings.telegram_bot_token is not None
+    token = settings.telegram_bot_token.get_secret_value()
+    async with (
+        open_services(settings) as services,
+        running_bot(settings, services, token=token) as application,
+        http_server(settings, services, application),
+    ):
+        log.info("Bot @%s is running; press Ctrl-C to stop", application.bot.username)
+        await wait_for_stop_signal()
+    log.info("Stopped")

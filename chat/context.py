@@ -1,0 +1,50 @@
+"""What every handler can reach: settings, the database, and the citizen's locale."""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from i18n import normalize_locale
+
+SERVICES_KEY = "services"
+LOCALE_KEY = "locale"  # in user_data: the language the citizen chose
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Long-lived collaborators, built once by the composition root."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    staff_ids: Set[int]
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Callback context with typed access to the services."""
+
+    @property
+    def services(self) -> Services:
+        return cast(Services, self.application.bot_data[SERVICES_KEY])
+
+    @property
+    def saved_locale(self) -> str | None:
+        """The language the citizen chose, if they did."""
+        user_data = self.user_data
+        return normalize_locale(user_data.get(LOCALE_KEY)) if user_data is not None else None
+
+    def is_staff(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.services.staff_ids
+
+
+BotApplication = Application[
+    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+]
+
+
+def attach_services(application: BotApplication, services: Services) -> None:
+    application.bot_data[SERVICES_KEY] = services

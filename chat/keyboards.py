@@ -1,0 +1,75 @@
+"""Keyboards and the labels on them, rendered in the current locale."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+from i18n import LANGUAGE_NAMES, LOCALES, N_, gettext, translate
+
+
+class MenuItem(StrEnum):
+    CONNECTION_REQUEST = "connection_request"
+    FEE_CALCULATOR = "fee_calculator"
+    MY_APPLICATIONS = "my_applications"
+    ACTS_AND_PAYMENTS = "acts_and_payments"
+    LANGUAGE = "language"
+    HELP = "help"
+
+
+MENU_LABELS: Final[dict[MenuItem, str]] = {
+    MenuItem.CONNECTION_REQUEST: N_("Connection request"),
+    MenuItem.FEE_CALCULATOR: N_("Calculate the fee"),
+    MenuItem.MY_APPLICATIONS: N_("My applications"),
+    MenuItem.ACTS_AND_PAYMENTS: N_("Acts and payments"),
+    MenuItem.LANGUAGE: N_("Language"),
+    MenuItem.HELP: N_("Help"),
+}
+
+MENU_ROWS: Final = (
+    (MenuItem.CONNECTION_REQUEST, MenuItem.FEE_CALCULATOR),
+    (MenuItem.MY_APPLICATIONS, MenuItem.ACTS_AND_PAYMENTS),
+    (MenuItem.LANGUAGE, MenuItem.HELP),
+)
+
+LANGUAGE_CALLBACK_PREFIX: Final = "lang:"
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+# A citizen may still hold a keyboard in another language (or type the label by hand),
+# so a label is recognised in every locale.
+_LABEL_TO_ITEM: Final[dict[str, MenuItem]] = {
+    _fold(translate(label, locale)): item
+    for item, label in MENU_LABELS.items()
+    for locale in LOCALES
+}
+
+
+def menu_item_for(text: str | None) -> MenuItem | None:
+    return _LABEL_TO_ITEM.get(_fold(text)) if text else None
+
+
+def menu_label_pattern() -> str:
+    """A regex matching any menu label in any locale (for MessageHandler filters)."""
+    import re
+
+    labels = sorted({translate(label, loc) for label in MENU_LABELS.values() for loc in LOCALES})
+    return "^(?i:" + "|".join(re.escape(label) for label in labels) + r")\s*$"
+
+
+def main_menu() -> ReplyKeyboardMarkup:
+    rows = [[KeyboardButton(gettext(MENU_LABELS[item])) for item in row] for row in MENU_ROWS]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=LANGUAGE_CALLBACK_PREFIX + code)
+        for code in LOCALES
+    ]
+    return InlineKeyboardMarkup([buttons])

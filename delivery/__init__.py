@@ -1,0 +1,1 @@
+"""Everything that leaves the building: outbox dispatcher, senders, rate limits (to come)."""

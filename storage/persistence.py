@@ -1,0 +1,313 @@
+"""python-telegram-bot persistence on our SQL database (SQLite or PostgreSQL), write-through.
+
+:class:`SqlPersistence` stores ``user_data``, ``chat_data``, ``bot_data``, the callback-data
+cache and ConversationHandler states in the ``ptb_*`` tables (see :mod:`storage.models`).
+
+Contract and choices
+--------------------
+* **Write-through.** Every ``update_*`` / ``drop_*`` call writes to the database at once, in its
+  own short transaction (an ``INSERT ... ON CONFLICT DO UPDATE``), so nothing is buffered and
+  :meth:`SqlPersistence.flush` has nothing left to do. Note that python-telegram-bot itself only
+  calls ``update_*`` from ``Application.update_persistence()``, every ``update_interval``
+  seconds and at shutdown: choose a small ``update_interval`` (or call
+  ``application.update_persistence()`` after an update) to bound what a crash can lose.
+* **Skip identical writes.** The process remembers a digest of the JSON it last wrote or read
+  for each key and skips a write whose JSON is unchanged (``bot_data`` and the callback cache are
+  handed over on every run, changed or not). This assumes one bot process per token, which
+  python-telegram-bot requires anyway.
+* **JSON, not pickle.** Data must be JSON-serialisable: dict keys become strings, tuples become
+  lists, and ``Decimal``/``datetime``/Telegram objects are rejected with :class:`TypeError`.
+  Keep drafts as plain dicts of strings and numbers.
+* Conversation keys (tuples of ints/strings) are stored as their JSON list, e.g. ``"[123,456]"``;
+  conversation states must be JSON values (ints or strings in practice). A state of ``None``
+  (conversation ended) deletes the row.
+* ``get_*`` return fresh objects built from the database on every call; ``refresh_*`` do
+  nothing (the in-memory data is authoritative in the single bot process).
+* The engine/session factory belongs to the caller: this class never disposes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import weakref
+from collections.abc import Hashable, MutableMapping
+from typing import Any, TypeAlias
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.ext import BasePersistence, PersistenceInput
+
+from storage.db import dialect_insert, make_session_factory, utcnow
+from storage.models import (
+    Base,
+    PtbBotData,
+    PtbCallbackData,
+    PtbChatData,
+    PtbConversation,
+    PtbUserData,
+)
+
+__all__ = ["SqlPersistence", "decode_conversation_key", "encode_conversation_key"]
+
+JSONDict: TypeAlias = dict[Any, Any]
+# The same shapes as telegram.ext._utils.types (private there).
+ConversationKey: TypeAlias = tuple[int | str, ...]
+ConversationDict: TypeAlias = MutableMapping[ConversationKey, object]
+CDCData: TypeAlias = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
+_CacheKey: TypeAlias = tuple[str, Hashable]
+_SINGLE_ROW_ID = 1
+
+
+def encode_conversation_key(key: ConversationKey) -> str:
+    """``(123, 456)`` → ``"[123,456]"`` (the ``ptb_conversations.key`` column)."""
+    return json.dumps(list(key), separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_conversation_key(text: str) -> ConversationKey:
+    """Inverse of :func:`encode_conversation_key`."""
+    return tuple(json.loads(text))
+
+
+def _serialise(value: object, what: str) -> str:
+    """Canonical JSON of ``value`` (sorted keys when possible); explains failures."""
+    try:
+        try:
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        except TypeError:
+            # Mixed key types (e.g. int and str) cannot be sorted; insertion order will do.
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"SqlPersistence stores JSON only; {what} is not JSON-serialisable: {exc}"
+        ) from exc
+
+
+def _digest(serialised: str) -> bytes:
+    return hashlib.blake2b(serialised.encode(), digest_size=16).digest()
+
+
+class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
+    """Write-through :class:`~telegram.ext.BasePersistence` on SQLAlchemy async (see module)."""
+
+    __slots__ = ("_dialect", "_key_locks", "_last", "_sessions")
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession] | AsyncEngine,
+        store_data: PersistenceInput | None = None,
+        update_interval: float = 60,
+    ) -> None:
+        super().__init__(store_data=store_data, update_interval=update_interval)
+        if isinstance(sessions, AsyncEngine):
+            sessions = make_session_factory(sessions)
+        self._sessions: async_sessionmaker[AsyncSession] = sessions
+        self._dialect: str | None = None
+        # digest of the JSON this process last wrote or read, per (kind, key)
+        self._last: dict[_CacheKey, bytes] = {}
+        # one lock per key being written, so two writes of one key keep their order
+        self._key_locks: weakref.WeakValueDictionary[_CacheKey, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _remember(self, cache_key: _CacheKey, value: object) -> None:
+        try:
+            self._last[cache_key] = _digest(_serialise(value, "stored data"))
+        except TypeError:  # cannot happen for data read from JSON; be safe anyway
+            self._last.pop(cache_key, None)
+
+    def _lock(self, cache_key: _CacheKey) -> asyncio.Lock:
+        lock = self._key_locks.get(cache_key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._key_locks[cache_key] = lock
+        return lock
+
+    async def _upsert(
+        self,
+        model: type[Base],
+        key_values: dict[str, Any],
+        column: str,
+        value: object,
+        cache_key: _CacheKey,
+        what: str,
+    ) -> None:
+        """Insert or update one row unless ``value`` equals what we last wrote/read."""
+        digest = _digest(_serialise(value, what))
+        if self._last.get(cache_key) == digest:
+            return
+        lock = self._lock(cache_key)
+        async with lock:
+            if self._last.get(cache_key) == digest:
+                return
+            try:
+                async with self._sessions.begin() as session:
+                    insert = dialect_insert(self._dialect_name(session))
+                    stmt = insert(model).values(
+                        **key_values, **{column: value}, updated_at=utcnow()
+                    )
+                    stmt = stmt.on_conflict_do_update(
+                        index_elements=list(key_values),
+                        set_={
+                            column: stmt.excluded[column],
+                            "updated_at": stmt.excluded.updated_at,
+                        },
+                    )
+                    await session.execute(stmt)
+            except BaseException:
+                self._last.pop(cache_key, None)  # the row's content is now unknown
+                raise
+            self._last[cache_key] = digest
+
+    async def _delete(self, model: type[Base], where: Any, cache_key: _CacheKey) -> None:
+        async with self._lock(cache_key):
+            self._last.pop(cache_key, None)
+            async with self._sessions.begin() as session:
+                await session.execute(delete(model).where(where))
+
+    def _dialect_name(self, session: AsyncSession) -> str:
+        if self._dialect is None:
+            self._dialect = session.get_bind().dialect.name
+        return self._dialect
+
+    # ------------------------------------------------------------------ user_data
+
+    async def get_user_data(self) -> dict[int, JSONDict]:
+        async with self._sessions() as session:
+            rows = (await session.execute(select(PtbUserData.user_id, PtbUserData.data))).all()
+        result: dict[int, JSONDict] = {}
+        for user_id, data in rows:
+            self._remember(("user", user_id), data)
+            result[user_id] = data
+        return result
+
+    async def update_user_data(self, user_id: int, data: JSONDict) -> None:
+        await self._upsert(
+            PtbUserData, {"user_id": user_id}, "data", data, ("user", user_id), "user_data"
+        )
+
+    async def drop_user_data(self, user_id: int) -> None:
+        await self._delete(PtbUserData, PtbUserData.user_id == user_id, ("user", user_id))
+
+    async def refresh_user_data(self, user_id: int, user_data: JSONDict) -> None:
+        """No-op: the bot process holds the authoritative copy."""
+
+    # ------------------------------------------------------------------ chat_data
+
+    async def get_chat_data(self) -> dict[int, JSONDict]:
+        async with self._sessions() as session:
+            rows = (await session.execute(select(PtbChatData.chat_id, PtbChatData.data))).all()
+        result: dict[int, JSONDict] = {}
+        for chat_id, data in rows:
+            self._remember(("chat", chat_id), data)
+            result[chat_id] = data
+        return result
+
+    async def update_chat_data(self, chat_id: int, data: JSONDict) -> None:
+        await self._upsert(
+            PtbChatData, {"chat_id": chat_id}, "data", data, ("chat", chat_id), "chat_data"
+        )
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        await self._delete(PtbChatData, PtbChatData.chat_id == chat_id, ("chat", chat_id))
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: JSONDict) -> None:
+        """No-op: the bot process holds the authoritative copy."""
+
+    # ------------------------------------------------------------------ bot_data
+
+    async def get_bot_data(self) -> JSONDict:
+        async with self._sessions() as session:
+            data = await session.scalar(
+                select(PtbBotData.data).where(PtbBotData.id == _SINGLE_ROW_ID)
+            )
+        if data is None:
+            return {}
+        self._remember(("bot", None), data)
+        result: JSONDict = data
+        return result
+
+    async def update_bot_data(self, data: JSONDict) -> None:
+        await self._upsert(
+            PtbBotData, {"id": _SINGLE_ROW_ID}, "data", data, ("bot", None), "bot_data"
+        )
+
+    async def refresh_bot_data(self, bot_data: JSONDict) -> None:
+        """No-op: the bot process holds the authoritative copy."""
+
+    # ------------------------------------------------------------------ callback_data
+
+    async def get_callback_data(self) -> CDCData | None:
+        async with self._sessions() as session:
+            data = await session.scalar(
+                select(PtbCallbackData.data).where(PtbCallbackData.id == _SINGLE_ROW_ID)
+            )
+        if data is None:
+            return None
+        self._remember(("callback", None), data)
+        keyboards, queries = data
+        return (
+            [
+                (str(uuid), float(access_time), dict(buttons))
+                for uuid, access_time, buttons in keyboards
+            ],
+            dict(queries),
+        )
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        keyboards, queries = data
+        value = [[list(keyboard) for keyboard in keyboards], dict(queries)]
+        await self._upsert(
+            PtbCallbackData,
+            {"id": _SINGLE_ROW_ID},
+            "data",
+            value,
+            ("callback", None),
+            "callback_data",
+        )
+
+    # ------------------------------------------------------------------ conversations
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(PtbConversation.key, PtbConversation.state).where(
+                        PtbConversation.name == name
+                    )
+                )
+            ).all()
+        result: ConversationDict = {}
+        for key_text, state in rows:
+            self._remember(("conversation", (name, key_text)), state)
+            result[decode_conversation_key(key_text)] = state
+        return result
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        key_text = encode_conversation_key(key)
+        cache_key: _CacheKey = ("conversation", (name, key_text))
+        if new_state is None:
+            await self._delete(
+                PtbConversation,
+                (PtbConversation.name == name) & (PtbConversation.key == key_text),
+                cache_key,
+            )
+            return
+        await self._upsert(
+            PtbConversation,
+            {"name": name, "key": key_text},
+            "state",
+            new_state,
+            cache_key,
+            f"the state of conversation {name!r}",
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def flush(self) -> None:
+        """Nothing to do: every update was written through already."""
