@@ -5,6 +5,9 @@ from __future__ import annotations
 from telegram import BotCommand
 from telegram.ext import ApplicationBuilder, ContextTypes, PersistenceInput
 
+import conversations.connection_request
+import conversations.draft_reminders
+import conversations.fee_calculator
 import conversations.language
 import handlers.locale
 import handlers.menu
@@ -22,6 +25,8 @@ PUBLIC_COMMANDS = (
     ("start", N_("Start and main menu")),
     ("help", N_("What the bot can do")),
     ("language", N_("Change the language")),
+    ("apply", N_("Apply for a connection")),
+    ("fee", N_("Calculate the connection fee")),
     ("cancel", N_("Stop the current step")),
 )
 
@@ -54,10 +59,13 @@ def build_application(
 
     application.add_handler(handlers.locale.build(), group=LOCALE_GROUP)
     application.add_handler(conversations.language.build())
+    application.add_handler(conversations.fee_calculator.build())
+    application.add_handler(conversations.connection_request.build())
     application.add_handlers(handlers.staff.build(services.staff_ids))
     application.add_handlers(handlers.menu.build())
     application.add_handlers(handlers.menu.build_fallbacks())
     application.add_error_handler(on_error)
+    conversations.draft_reminders.schedule(application)
     return application
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
 import bot.webhook
@@ -16,24 +17,45 @@ import handlers.health
 from bot.app import build_application, publish_commands
 from bot.settings import Settings
 from chat.context import BotApplication, Services
+from domain.power_centres import SAMPLE_POWER_CENTRES_FILE
+from integrations.citizen_registry import CitizenRegistry, HttpCitizenRegistry, TypedIn
+from integrations.power_centres import CsvPowerCentres, HttpGis, PowerCentres
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade_to_head
 
 log = logging.getLogger(__name__)
 
 
+def make_services(settings: Settings, engine: AsyncEngine) -> Services:
+    """Wire the outside systems chosen by the settings (embedded defaults otherwise)."""
+    centres_file = settings.power_centres_file or SAMPLE_POWER_CENTRES_FILE
+    power_centres: PowerCentres = CsvPowerCentres(
+        centres_file, sample=settings.power_centres_file is None
+    )
+    if settings.gis_url:
+        power_centres = HttpGis(settings.gis_url, fallback=power_centres)
+    registry: CitizenRegistry = (
+        HttpCitizenRegistry(settings.citizen_registry_url)
+        if settings.citizen_registry_url
+        else TypedIn()
+    )
+    return Services(
+        engine=engine,
+        sessions=make_session_factory(engine),
+        staff_ids=settings.staff_telegram_ids,
+        power_centres=power_centres,
+        citizen_registry=registry,
+    )
+
+
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """The database engine and session factory; on SQLite, migrations are applied first."""
+    """The database and outside systems; on SQLite, migrations are applied first."""
     if settings.is_sqlite:
         await upgrade_to_head(settings.database_url)
     engine = create_engine(settings.database_url)
     try:
-        yield Services(
-            engine=engine,
-            sessions=make_session_factory(engine),
-            staff_ids=settings.staff_telegram_ids,
-        )
+        yield make_services(settings, engine)
     finally:
         await engine.dispose()
 

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     webhook_url: str | None = None
     webhook_secret_token: SecretStr | None = None
+    power_centres_file: Path | None = None
+    gis_url: str | None = None
+    citizen_registry_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -67,7 +70,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("telegram_api_base_url", "webhook_url")
+    @field_validator("telegram_api_base_url", "webhook_url", "gis_url", "citizen_registry_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

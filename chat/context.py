@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from i18n import normalize_locale
+from integrations.citizen_registry import CitizenRegistry
+from integrations.power_centres import PowerCentres
 
 SERVICES_KEY = "services"
 LOCALE_KEY = "locale"  # in user_data: the language the citizen chose
@@ -22,6 +24,8 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     staff_ids: Set[int]
+    power_centres: PowerCentres
+    citizen_registry: CitizenRegistry
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

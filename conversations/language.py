@@ -29,6 +29,7 @@ from chat.keyboards import (
     main_menu,
 )
 from chat.menu import menu_exit
+from chat.queries import answer_once
 from i18n import LANGUAGE_NAMES, LOCALES, _, normalize_locale, set_locale, translate
 from storage import citizens
 
@@ -68,9 +69,9 @@ async def choose_by_button(update: Update, context: BotContext) -> int:
     assert query is not None and query.data is not None
     locale = normalize_locale(query.data.removeprefix(LANGUAGE_CALLBACK_PREFIX))
     if locale is None:
-        await query.answer()
+        await answer_once(query)
         return CHOOSING_LANGUAGE
-    await query.answer()
+    await answer_once(query)
     await query.edit_message_text(LANGUAGE_NAMES[locale] + " ✓")
     await confirm_locale(update, context, locale)
     return ConversationHandler.END

@@ -6,10 +6,17 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from chat.context import BotContext
 from chat.keyboards import MenuItem, main_menu, menu_item_for, menu_label_pattern
+from chat.queries import answer_once
 from i18n import N_, _
 
 HELP_TEXT: Final = N_(
@@ -73,6 +80,12 @@ async def nothing_to_cancel(update: Update, context: BotContext) -> None:
     )
 
 
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button of a dialogue that is over (or of an old message)."""
+    assert update.callback_query is not None
+    await answer_once(update.callback_query, _("This button is no longer active."))
+
+
 async def unknown_command(update: Update, context: BotContext) -> None:
     assert update.effective_message is not None
     await update.effective_message.reply_text(
@@ -95,6 +108,7 @@ def build_fallbacks() -> list[BaseHandler[Update, BotContext, Any]]:
     """Last resort: unknown commands and any other message in a private chat."""
     private = filters.ChatType.PRIVATE
     return [
+        CallbackQueryHandler(stale_button),
         MessageHandler(private & filters.COMMAND, unknown_command),
         MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, show_menu),
     ]

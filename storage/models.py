@@ -268,7 +268,7 @@ class Application(Base):
     power_centre: Mapped[str | None] = mapped_column(String(100))
     # fee
     fee_amount: Mapped[Decimal]
-    fee_rule_set: Mapped[str] = mapped_column(String(32))
+    fee_rule_set: Mapped[str] = mapped_column(String(128))
     quote: Mapped[dict[str, Any]]
     # idempotency: a double tap on "submit" creates one application
     submit_key: Mapped[str] = mapped_column(String(64), unique=True)

@@ -23,10 +23,9 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.emulator import BotApiEmulator, SentMessage
-from bot.runtime import running_bot
+from bot.runtime import make_services, running_bot
 from bot.settings import Settings
-from chat.context import BotApplication, Services
-from storage.db import make_session_factory
+from chat.context import BotApplication
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0
@@ -84,9 +83,8 @@ async def bot_on_emulator(
 ) -> AsyncIterator[BotApplication]:
     """The bot as `serve` builds it, polling ``emulator``, on the test database."""
     settings = settings_for(str(engine.url.render_as_string(hide_password=False)))
-    services = Services(
-        engine=engine, sessions=make_session_factory(engine), staff_ids=frozenset(staff_ids)
-    )
+    settings = settings.model_copy(update={"staff_telegram_ids": frozenset(staff_ids)})
+    services = make_services(settings, engine)
     async with running_bot(
         settings, services, token=emulator.token, base_url=emulator.base_url, poll_timeout=1
     ) as application:

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.emulator import BotApiEmulator
-from bot.runtime import http_server, running_bot
+from bot.runtime import http_server, make_services, running_bot
 from chat.context import Services
-from storage.db import create_engine, make_session_factory
+from storage.db import create_engine
 from tests.harness import Citizen, settings_for
 
 SECRET = "s3cret-token_value"
@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 def services_on(engine: AsyncEngine) -> Services:
-    return Services(engine=engine, sessions=make_session_factory(engine), staff_ids=frozenset())
+    return make_services(settings_for(str(engine.url)), engine)
 
 
 async def get_json(url: str) -> tuple[int, dict[str, str]]:

@@ -1,0 +1,25 @@
+"""Answering a pressed button exactly once.
+
+Telegram accepts one answer per callback query; a second one fails ("query is too old"). A
+dialogue step may both answer and hand over to another step that answers again, so answers go
+through here, which remembers the last ids it answered.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Final
+
+from telegram import CallbackQuery
+
+_REMEMBERED: Final = 10_000
+_answered: OrderedDict[str, None] = OrderedDict()
+
+
+async def answer_once(query: CallbackQuery, text: str | None = None) -> None:
+    if query.id in _answered:
+        return
+    _answered[query.id] = None
+    if len(_answered) > _REMEMBERED:
+        _answered.popitem(last=False)
+    await query.answer(text)

@@ -1,0 +1,1267 @@
+"""Connection request (qoşulma müraciəti): the portal's service as a dialogue.
+
+Steps follow the portal: main info → application info (with the fee on *Hesabla*) → object
+info (with the distance to the nearest power centre) → contact info (a verified mobile) →
+review → submit. Every question has *Geri* (back) and *Ləğv et* (cancel); a bad answer gets
+the reason and the same question again. The answers live in a draft in `user_data`, written
+through after every update, so neither a restart nor a pause loses them.
+
+The state diagram is in `connection_request.mmd` beside this file.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from chat.context import BotContext
+from chat.keyboards import MENU_LABELS, MenuItem, main_menu
+from chat.menu import leave_for_menu, menu_exit
+from chat.queries import answer_once
+from conversations import fee_calculator, quote_text
+from conversations.connection_draft import Draft, drop_draft, load_draft, save_draft
+from conversations.texts import menu_item_pattern, reason_text
+from delivery import notices
+from domain import identifiers
+from domain.connection_fees import (
+    ConnectionRequest,
+    FeeError,
+    Phase,
+    Quote,
+    execution_periods,
+    online_payment_max_distance_m,
+    power_limit,
+    quote_fee,
+)
+from domain.districts import District, find_district, search_districts
+from i18n import N_, _, current_locale, format_number
+from storage import applications, phone_verifications
+from storage.models import ObjectType
+
+log = logging.getLogger(__name__)
+
+# ----------------------------------------------------------------------------- states
+
+(
+    FIRST_NAME,
+    LAST_NAME,
+    PATRONYMIC,
+    FIN,
+    ID_CARD,
+    EXECUTION_PERIOD,
+    PHASE,
+    POWER,
+    QUOTE,
+    OBJECT_TYPE,
+    GENERAL_CONDITIONS,
+    DISTRICT,
+    REGISTRY_NUMBER,
+    REGISTRATION_NUMBER,
+    LOCATION,
+    PHONE,
+    PHONE_CODE,
+    EMAIL,
+    REVIEW,
+    RESUME,
+    REGISTRY_CONFIRM,
+) = range(21)
+
+CB: Final = "cr:"  # callback-data prefix of this dialogue
+BACK: Final = CB + "back"
+CANCEL: Final = CB + "cancel"
+SKIP: Final = CB + "skip"
+DISTRICTS_PER_PAGE: Final = 12
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ----------------------------------------------------------------------------- keyboards
+
+
+def nav_row(*, back: bool = True) -> list[InlineKeyboardButton]:
+    row = [InlineKeyboardButton(_("Back"), callback_data=BACK)] if back else []
+    return [*row, InlineKeyboardButton(_("Cancel"), callback_data=CANCEL)]
+
+
+def keyboard(*rows: list[tuple[str, str]], back: bool = True) -> InlineKeyboardMarkup:
+    buttons = [
+        [InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows
+    ]
+    return InlineKeyboardMarkup([*buttons, nav_row(back=back)])
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+async def say(update: Update, text: str, markup: Any = None) -> Message:
+    """Answer where the citizen is: below a pressed button's message, or their message."""
+    if update.callback_query is not None:
+        await answer_once(update.callback_query)
+    message = update.effective_message
+    assert message is not None
+    return await message.reply_text(text, reply_markup=markup)
+
+
+async def save_now(update: Update, context: BotContext) -> None:
+    """Write the draft through before the question goes out: whoever sees a question has it."""
+    persistence = context.application.persistence
+    user = update.effective_user
+    if persistence is not None and user is not None and context.user_data is not None:
+        await persistence.update_user_data(user.id, context.user_data)
+
+
+def draft_of(context: BotContext) -> Draft:
+    draft = load_draft(context.user_data)
+    return draft if draft is not None else Draft()
+
+
+def store(context: BotContext, draft: Draft) -> None:
+    assert context.user_data is not None
+    save_draft(context.user_data, draft, now())
+
+
+# ----------------------------------------------------------------------------- questions
+
+PHASE_QUESTION: Final = N_(
+    "How many phases does the connection need? Most homes use 1 phase; 3 phases are for "
+    "heavy equipment."
+)
+POWER_QUESTION: Final = N_(
+    "The power you need, in kW (for example 7.5). The most for {phase} is {limit} kW:"
+)
+QUOTE_PROMPT: Final = N_("{phase}, {power} kW. Press «Calculate» to see the connection fee.")
+OBJECT_QUESTION: Final = N_("What is to be connected?")
+GENERAL_CONDITIONS_QUESTION: Final = N_(
+    "Does the building already have general technical conditions for its apartments? "
+    "Then no separate conditions or fee are needed for your apartment."
+)
+DISTRICT_QUESTION: Final = N_(
+    "In which city or district is the object? Type its name (e.g. Sumqayıt) or choose:"
+)
+LOCATION_QUESTION: Final = N_(
+    "Please share the location of the object (📎 → Location), so we can find the nearest "
+    "power centre. Or press «Use the district centre»."
+)
+PHONE_QUESTION: Final = N_(
+    "Your active mobile number: press «📱 Share my number» below, or type it (e.g. 050 123 45 67)."
+)
+CODE_QUESTION: Final = N_(
+    "We sent a 6-digit code by SMS to {phone}. Please type it here (it is valid for 5 minutes):"
+)
+RESUME_QUESTION: Final = N_(
+    "You have an unfinished application. Continue where you stopped, or start anew?"
+)
+ANSWER_BELOW: Final = N_("Please answer the question below.")
+EXECUTION_PERIOD_QUESTION: Final = N_("Execution period of the work:")
+
+
+@dataclass(frozen=True, slots=True)
+class TextField:
+    """A question answered by typing one value."""
+
+    attribute: str
+    question: str
+    parse: Callable[[str], Any]
+    skippable: bool = False
+
+
+TEXT_FIELDS: Final[dict[int, TextField]] = {
+    FIRST_NAME: TextField(
+        "first_name", N_("Your first name, as in your ID card:"), identifiers.parse_person_name
+    ),
+    LAST_NAME: TextField("last_name", N_("Your last name:"), identifiers.parse_person_name),
+    PATRONYMIC: TextField(
+        "patronymic",
+        N_("Your patronymic (father's name), or press Skip:"),
+        identifiers.parse_person_name,
+        skippable=True,
+    ),
+    FIN: TextField(
+        "fin",
+        N_(
+            "Your FIN: the 7 letters and digits of the personal identification number on your "
+            "ID card:"
+        ),
+        identifiers.parse_fin,
+    ),
+    ID_CARD: TextField(
+        "id_card",
+        N_(
+            "Your ID card series and number, e.g. AA1234567 (or AZE12345678 on an old card; "
+            "MYİ/DYİ for a residence permit):"
+        ),
+        identifiers.parse_id_card,
+    ),
+    REGISTRY_NUMBER: TextField(
+        "registry_number",
+        N_("The real-estate registry number of the object (reyestr nömrəsi), as on its extract:"),
+        identifiers.parse_registry_number,
+    ),
+    REGISTRATION_NUMBER: TextField(
+        "registration_number",
+        N_("The registration number of the object (qeydiyyat nömrəsi):"),
+        identifiers.parse_registry_number,
+    ),
+    EMAIL: TextField(
+        "email",
+        N_("Your e-mail address, for notices about the application, or press Skip:"),
+        identifiers.parse_email,
+        skippable=True,
+    ),
+}
+
+
+async def ask_text_field(update: Update, context: BotContext, state: int) -> None:
+    spec = TEXT_FIELDS[state]
+    rows = [[(_("Skip"), SKIP)]] if spec.skippable else []
+    await say(
+        update, _(spec.question), keyboard(*rows, back=state != first_question(draft_of(context)))
+    )
+
+
+async def ask_execution_period(update: Update, context: BotContext) -> None:
+    options = execution_periods(now().date())
+    rows = [[(quote_text.period_label(option), CB + "period:" + option.id)] for option in options]
+    await say(update, _(EXECUTION_PERIOD_QUESTION), keyboard(*rows))
+
+
+async def ask_phase(update: Update, context: BotContext) -> None:
+    await say(
+        update,
+        _(PHASE_QUESTION),
+        keyboard([(_("1 phase"), CB + "phase:1"), (_("3 phases"), CB + "phase:3")]),
+    )
+
+
+async def ask_power(update: Update, context: BotContext) -> None:
+    draft = draft_of(context)
+    phase = Phase(draft.phase or 1)
+    limit = power_limit(phase, now().date())
+    await say(
+        update,
+        _(POWER_QUESTION).format(phase=quote_text.phase_label(phase), limit=format_number(limit)),
+        keyboard(),
+    )
+
+
+async def ask_quote(update: Update, context: BotContext) -> None:
+    draft = draft_of(context)
+    await say(
+        update,
+        _(QUOTE_PROMPT).format(
+            phase=quote_text.phase_label(Phase(draft.phase or 1)),
+            power=format_number(draft.power or Decimal(0)),
+        ),
+        keyboard([(_("Calculate"), CB + "calculate")]),
+    )
+
+
+async def ask_object_type(update: Update, context: BotContext) -> None:
+    await say(
+        update,
+        _(OBJECT_QUESTION),
+        keyboard(
+            [(_("Private house"), CB + "object:house"), (_("Apartment"), CB + "object:apartment")]
+        ),
+    )
+
+
+async def ask_general_conditions(update: Update, context: BotContext) -> None:
+    await say(
+        update,
+        _(GENERAL_CONDITIONS_QUESTION),
+        keyboard(
+            [
+                (_("Yes"), CB + "general:yes"),
+                (_("No"), CB + "general:no"),
+                (_("I don't know"), CB + "general:unknown"),
+            ]
+        ),
+    )
+
+
+async def ask_district(update: Update, context: BotContext, page: int = 0) -> None:
+    await say(
+        update,
+        _(DISTRICT_QUESTION),
+        district_page(page),
+    )
+
+
+def district_page(page: int) -> InlineKeyboardMarkup:
+    from domain.districts import all_districts
+
+    served = [d for d in all_districts() if not d.is_nakhchivan]
+    pages = max(1, -(-len(served) // DISTRICTS_PER_PAGE))
+    page = page % pages
+    chunk = served[page * DISTRICTS_PER_PAGE : (page + 1) * DISTRICTS_PER_PAGE]
+    rows = [
+        [(d.name, CB + "district:" + d.name) for d in chunk[i : i + 3]]
+        for i in range(0, len(chunk), 3)
+    ]
+    rows.append(
+        [
+            ("◀", CB + f"dpage:{(page - 1) % pages}"),
+            (f"{page + 1}/{pages}", CB + "noop"),
+            ("▶", CB + f"dpage:{(page + 1) % pages}"),
+        ]
+    )
+    return keyboard(*rows)
+
+
+async def ask_location(update: Update, context: BotContext) -> None:
+    await say(
+        update,
+        _(LOCATION_QUESTION),
+        keyboard([(_("Use the district centre"), SKIP)]),
+    )
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        _("You can also use the button below the text field."),
+        reply_markup=ReplyKeyboardMarkup(
+            [[KeyboardButton(_("📍 Send the location"), request_location=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        ),
+    )
+
+
+async def ask_phone(update: Update, context: BotContext) -> None:
+    await say(
+        update,
+        _(PHONE_QUESTION),
+        keyboard(),
+    )
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        _("The button is below the text field."),
+        reply_markup=ReplyKeyboardMarkup(
+            [[KeyboardButton(_("📱 Share my number"), request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        ),
+    )
+
+
+async def ask_phone_code(update: Update, context: BotContext) -> None:
+    draft = draft_of(context)
+    await say(
+        update,
+        _(CODE_QUESTION).format(phone=draft.pending_phone or ""),
+        keyboard(
+            [(_("Send the code again"), CB + "resend"), (_("Change the number"), CB + "rephone")]
+        ),
+    )
+
+
+async def ask_review(update: Update, context: BotContext) -> None:
+    draft = draft_of(context)
+    await say(
+        update,
+        review_text(draft),
+        InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(_("Submit the application"), callback_data=CB + "submit")],
+                [InlineKeyboardButton(_("Edit"), callback_data=CB + "edit")],
+                [InlineKeyboardButton(_("Cancel"), callback_data=CANCEL)],
+            ]
+        ),
+    )
+
+
+async def ask_resume(update: Update, context: BotContext) -> None:
+    await say(
+        update,
+        _(RESUME_QUESTION),
+        InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(_("Continue"), callback_data=CB + "resume"),
+                    InlineKeyboardButton(_("Start anew"), callback_data=CB + "restart"),
+                ]
+            ]
+        ),
+    )
+
+
+async def ask_registry_confirm(update: Update, context: BotContext) -> None:
+    match = draft_of(context).registry_match or {}
+    await say(
+        update,
+        _("The registry has this for your FIN:\n{name}\nID card: {id_card}\n\nIs this you?").format(
+            name=" ".join(
+                filter(
+                    None, [match.get("last_name"), match.get("first_name"), match.get("patronymic")]
+                )
+            ),
+            id_card=match.get("id_card") or "—",
+        ),
+        keyboard([(_("Yes, that is me"), CB + "registry:yes"), (_("No"), CB + "registry:no")]),
+    )
+
+
+Asker = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+def _text_asker(state: int) -> Asker:
+    async def ask(update: Update, context: BotContext) -> None:
+        await ask_text_field(update, context, state)
+
+    return ask
+
+
+ASKERS: Final[dict[int, Asker]] = {
+    **{state: _text_asker(state) for state in TEXT_FIELDS},
+    EXECUTION_PERIOD: ask_execution_period,
+    PHASE: ask_phase,
+    POWER: ask_power,
+    QUOTE: ask_quote,
+    OBJECT_TYPE: ask_object_type,
+    GENERAL_CONDITIONS: ask_general_conditions,
+    DISTRICT: ask_district,
+    LOCATION: ask_location,
+    PHONE: ask_phone,
+    PHONE_CODE: ask_phone_code,
+    REVIEW: ask_review,
+    REGISTRY_CONFIRM: ask_registry_confirm,
+}
+
+# ----------------------------------------------------------------------------- moving
+
+
+def next_state(state: int, draft: Draft) -> int:
+    """The question after ``state`` given the answers so far (review when editing)."""
+    follow_ups = {
+        PHASE: POWER,
+        POWER: QUOTE,
+        OBJECT_TYPE: GENERAL_CONDITIONS if draft.object_type == ObjectType.APARTMENT else None,
+        PHONE: PHONE_CODE if not draft.phone_verified else None,
+    }
+    if draft.editing:
+        follow = follow_ups.get(state)
+        return follow if follow is not None else REVIEW
+    main_info = (
+        [FIN, FIRST_NAME, LAST_NAME, PATRONYMIC, ID_CARD]
+        if draft.registry_first
+        else [FIRST_NAME, LAST_NAME, PATRONYMIC, FIN, ID_CARD]
+    )
+    order = [
+        *main_info,
+        EXECUTION_PERIOD,
+        PHASE,
+        POWER,
+        QUOTE,
+        OBJECT_TYPE,
+        GENERAL_CONDITIONS,
+        DISTRICT,
+        REGISTRY_NUMBER,
+        REGISTRATION_NUMBER,
+        LOCATION,
+        PHONE,
+        PHONE_CODE,
+        EMAIL,
+        REVIEW,
+    ]
+    candidate = order[order.index(state) + 1]
+    if candidate == GENERAL_CONDITIONS and draft.object_type != ObjectType.APARTMENT:
+        candidate = DISTRICT
+    if candidate == PHONE_CODE and draft.phone_verified:
+        candidate = EMAIL
+    return candidate
+
+
+async def go(
+    update: Update, context: BotContext, draft: Draft, state: int, *, push: int | None
+) -> int:
+    """Ask ``state`` next, remembering ``push`` for *Geri*; skips single-choice questions."""
+    if push is not None:
+        draft.history.append(push)
+    while state in draft.prefilled and not draft.editing:
+        draft.prefilled.remove(state)
+        state = next_state(state, draft)
+    if state == EXECUTION_PERIOD:
+        options = execution_periods(now().date())
+        if len(options) == 1:
+            draft.execution_period = options[0].id
+            await say(
+                update,
+                _("Execution period: {period}.").format(period=quote_text.period_label(options[0])),
+            )
+            return await go(update, context, draft, next_state(EXECUTION_PERIOD, draft), push=None)
+    if state == REVIEW:
+        draft.editing = False
+    draft.state = state
+    store(context, draft)
+    await save_now(update, context)
+    await ASKERS[state](update, context)
+    return state
+
+
+async def advance(update: Update, context: BotContext, draft: Draft, current: int) -> int:
+    return await go(update, context, draft, next_state(current, draft), push=current)
+
+
+async def back(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    if not draft.history:
+        return await go(update, context, draft, current_question(draft), push=None)
+    previous = draft.history.pop()
+    return await go(update, context, draft, previous, push=None)
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    if update.callback_query is not None:
+        await answer_once(update.callback_query)
+    drop_draft(context.user_data)
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        _("The application was cancelled and its draft deleted."), reply_markup=main_menu()
+    )
+    return ConversationHandler.END
+
+
+async def refuse(update: Update, context: BotContext, state: int, reason: str) -> int:
+    """Say why, then the same question again."""
+    await say(update, "⚠️ " + reason)
+    await ASKERS[state](update, context)
+    return state
+
+
+# ----------------------------------------------------------------------------- entry
+
+
+async def start(update: Update, context: BotContext) -> int:
+    draft = load_draft(context.user_data)
+    if draft is not None and draft.state is not None:
+        await ask_resume(update, context)
+        return RESUME
+    return await begin(update, context, Draft())
+
+
+async def begin(update: Update, context: BotContext, draft: Draft) -> int:
+    await say(
+        update,
+        _(
+            "Let us apply for a connection to the electricity network, step by step as on the "
+            "e-gov portal: main info, application info, object info, contact info. You can go "
+            "back or cancel at any step."
+        ),
+        main_menu(),
+    )
+    draft.registry_first = context.services.citizen_registry.prefills
+    return await go(update, context, draft, first_question(draft), push=None)
+
+
+def first_question(draft: Draft) -> int:
+    return FIN if draft.registry_first else FIRST_NAME
+
+
+def current_question(draft: Draft) -> int:
+    return draft.state if draft.state is not None else first_question(draft)
+
+
+async def start_from_quote(update: Update, context: BotContext) -> int:
+    """*Apply with these values* in the fee calculator: phase, power and district filled in."""
+    assert context.user_data is not None
+    chosen = context.user_data.get(fee_calculator.VALUES_KEY) or {}
+    if "power_kw" not in chosen:
+        return await start(update, context)
+    draft = load_draft(context.user_data) or Draft()
+    draft.phase, draft.power_kw = int(chosen.get("phase", 1)), str(chosen["power_kw"])
+    draft.prefilled = [PHASE, POWER, QUOTE]
+    district = find_district(chosen.get("district") or "")
+    if district is not None:
+        if draft.district != district.name:
+            draft.latitude = draft.longitude = None
+            draft.distance_m = None
+            draft.location_shared = False
+        draft.district = district.name
+        draft.prefilled.append(DISTRICT)
+    if draft.state is None:
+        return await begin(update, context, draft)
+    await say(update, _("Your unfinished application now uses these values. Let us go on."))
+    return await go(update, context, draft, current_question(draft), push=None)
+
+
+async def draft_gone(update: Update, context: BotContext) -> int:
+    """The draft expired (or was removed) while the dialogue waited for an answer."""
+    if update.callback_query is not None:
+        await answer_once(update.callback_query)
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        _("This application draft has expired. Press «Connection request» to start again."),
+        reply_markup=main_menu(),
+    )
+    return ConversationHandler.END
+
+
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
+
+
+def needs_draft(callback: Callback) -> Callback:
+    async def guarded(update: Update, context: BotContext) -> Any:
+        if load_draft(context.user_data) is None:
+            return await draft_gone(update, context)
+        return await callback(update, context)
+
+    return guarded
+
+
+async def resume(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    return await go(update, context, draft, current_question(draft), push=None)
+
+
+async def restart(update: Update, context: BotContext) -> int:
+    drop_draft(context.user_data)
+    return await begin(update, context, Draft())
+
+
+# ----------------------------------------------------------------------------- answers
+
+
+def _typed(update: Update) -> str:
+    message = update.effective_message
+    return (message.text or "") if message is not None else ""
+
+
+def text_answer(state: int) -> Callable[[Update, BotContext], Coroutine[Any, Any, int]]:
+    spec = TEXT_FIELDS[state]
+
+    async def answer(update: Update, context: BotContext) -> int:
+        draft = draft_of(context)
+        try:
+            value = spec.parse(_typed(update))
+        except identifiers.IdentifierError as error:
+            return await refuse(update, context, state, reason_text(error))
+        setattr(draft, spec.attribute, value)
+        if state == EMAIL:
+            draft.email_skipped = False
+        if state == FIN and draft.registry_first and not draft.editing:
+            return await look_up_registry(update, context, draft)
+        return await advance(update, context, draft, state)
+
+    return answer
+
+
+async def look_up_registry(update: Update, context: BotContext, draft: Draft) -> int:
+    """With a registry connected: offer what it knows of this FIN for confirmation."""
+    assert draft.fin is not None
+    person = await context.services.citizen_registry.lookup(draft.fin)
+    if person is None:
+        await say(update, _("We could not find your data in the registry; please type it."))
+        return await advance(update, context, draft, FIN)
+    draft.registry_match = {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "patronymic": person.patronymic,
+        "id_card": person.id_card,
+    }
+    return await go(update, context, draft, REGISTRY_CONFIRM, push=FIN)
+
+
+async def confirm_registry(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    match, draft.registry_match = draft.registry_match, None
+    if match is None or _data(update).endswith(":no"):
+        return await go(update, context, draft, FIRST_NAME, push=REGISTRY_CONFIRM)
+    draft.first_name = match["first_name"]
+    draft.last_name = match["last_name"]
+    draft.patronymic = match["patronymic"]
+    draft.id_card = match["id_card"]
+    return await go(update, context, draft, EXECUTION_PERIOD, push=REGISTRY_CONFIRM)
+
+
+async def skip(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    state = draft.state
+    if state in TEXT_FIELDS and TEXT_FIELDS[state].skippable:
+        setattr(draft, TEXT_FIELDS[state].attribute, None)
+        if state == EMAIL:
+            draft.email_skipped = True
+        return await advance(update, context, draft, state)
+    if state == LOCATION:
+        return await use_district_centre(update, context, draft)
+    if update.callback_query is not None:
+        await answer_once(update.callback_query)
+    return current_question(draft)
+
+
+async def choose_period(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    option_id = _data(update).removeprefix(CB + "period:")
+    if option_id not in {o.id for o in execution_periods(now().date())}:
+        return await refuse(update, context, EXECUTION_PERIOD, _("Please choose with the buttons."))
+    draft.execution_period = option_id
+    return await advance(update, context, draft, EXECUTION_PERIOD)
+
+
+async def choose_phase(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    draft.phase = 3 if _data(update).endswith(":3") else 1
+    if draft.power is not None and draft.power > power_limit(Phase(draft.phase), now().date()):
+        draft.power_kw = None
+    return await advance(update, context, draft, PHASE)
+
+
+async def type_power(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    try:
+        power = identifiers.parse_power_kw(_typed(update))
+    except identifiers.IdentifierError as error:
+        return await refuse(update, context, POWER, reason_text(error))
+    phase = Phase(draft.phase or 1)
+    try:
+        quote_fee(ConnectionRequest(phase=phase, power_kw=power), on=now().date())
+    except FeeError as error:
+        return await refuse(update, context, POWER, quote_text.fee_error(error, phase))
+    draft.power_kw = str(power)
+    return await advance(update, context, draft, POWER)
+
+
+async def calculate(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    quote = quote_fee(
+        ConnectionRequest(phase=Phase(draft.phase or 1), power_kw=draft.power or Decimal(1)),
+        on=now().date(),
+    )
+    text = (
+        quote_text.render(quote)
+        + "\n\n"
+        + _("Discounts that depend on the district are applied at the review.")
+    )
+    await say(update, text, keyboard([(_("Continue"), CB + "continue")]))
+    return QUOTE
+
+
+async def after_quote(update: Update, context: BotContext) -> int:
+    return await advance(update, context, draft_of(context), QUOTE)
+
+
+async def choose_object(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    draft.object_type = (
+        ObjectType.APARTMENT if _data(update).endswith("apartment") else ObjectType.HOUSE
+    )
+    if draft.object_type == ObjectType.HOUSE:
+        draft.has_general_conditions = None
+    return await advance(update, context, draft, OBJECT_TYPE)
+
+
+async def choose_general_conditions(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    answer = _data(update).removeprefix(CB + "general:")
+    draft.has_general_conditions = {"yes": True, "no": False}.get(answer)
+    return await advance(update, context, draft, GENERAL_CONDITIONS)
+
+
+async def district_chosen(update: Update, context: BotContext, district: District) -> int:
+    if district.is_nakhchivan:
+        return await refuse(
+            update,
+            context,
+            DISTRICT,
+            _(
+                "The Nakhchivan Autonomous Republic is supplied by its own energy service "
+                "(Naxçıvan Enerji), not by Azərişıq. Please apply there; for another district, "
+                "choose it below."
+            ),
+        )
+    draft = draft_of(context)
+    if draft.district != district.name:
+        draft.latitude = draft.longitude = None
+        draft.distance_m = None
+        draft.power_centre = None
+        draft.location_shared = False
+    draft.district = district.name
+    return await advance(update, context, draft, DISTRICT)
+
+
+async def press_district(update: Update, context: BotContext) -> int:
+    district = find_district(_data(update).removeprefix(CB + "district:"))
+    if district is None:
+        return await refuse(update, context, DISTRICT, _("Please choose with the buttons."))
+    return await district_chosen(update, context, district)
+
+
+async def page_districts(update: Update, context: BotContext) -> int:
+    query = update.callback_query
+    assert query is not None
+    await answer_once(query)
+    page = int(_data(update).removeprefix(CB + "dpage:") or 0)
+    await query.edit_message_reply_markup(district_page(page))
+    return DISTRICT
+
+
+async def type_district(update: Update, context: BotContext) -> int:
+    typed = _typed(update).strip()
+    matches = search_districts(typed, limit=6) if 0 < len(typed) <= 60 else []
+    exact = find_district(typed)
+    if exact is not None:
+        return await district_chosen(update, context, exact)
+    if len(matches) == 1:
+        return await district_chosen(update, context, matches[0])
+    if not matches:
+        return await refuse(
+            update, context, DISTRICT, _("I could not find such a city or district.")
+        )
+    rows = [[(d.name, CB + "district:" + d.name)] for d in matches]
+    await say(update, _("Which one do you mean?"), keyboard(*rows))
+    return DISTRICT
+
+
+async def shared_location(update: Update, context: BotContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    draft = draft_of(context)
+    draft.latitude = message.location.latitude
+    draft.longitude = message.location.longitude
+    draft.location_shared = True
+    return await measure_distance(update, context, draft)
+
+
+async def use_district_centre(update: Update, context: BotContext, draft: Draft) -> int:
+    district = find_district(draft.district or "")
+    if district is None:  # the district was never chosen: ask it first
+        return await go(update, context, draft, DISTRICT, push=None)
+    draft.latitude, draft.longitude = district.latitude, district.longitude
+    draft.location_shared = False
+    return await measure_distance(update, context, draft)
+
+
+async def measure_distance(update: Update, context: BotContext, draft: Draft) -> int:
+    assert draft.latitude is not None and draft.longitude is not None
+    found = await context.services.power_centres.nearest(draft.latitude, draft.longitude)
+    draft.distance_m = found.distance_m
+    draft.power_centre = found.name
+    meaning = quote_text.distance(
+        found,
+        estimated=not draft.location_shared,
+        limit_m=online_payment_max_distance_m(now().date()),
+    )
+    await say(update, meaning, main_menu())
+    return await advance(update, context, draft, LOCATION)
+
+
+async def shared_contact(update: Update, context: BotContext) -> int:
+    message = update.effective_message
+    assert message is not None and message.contact is not None
+    sender = update.effective_user
+    if sender is None or message.contact.user_id != sender.id:
+        return await refuse(
+            update,
+            context,
+            PHONE,
+            _(
+                "This is someone else's contact. Please share your own number with the button, "
+                "or type it."
+            ),
+        )
+    try:
+        phone = identifiers.parse_mobile_phone(message.contact.phone_number)
+    except identifiers.IdentifierError as error:
+        return await refuse(update, context, PHONE, reason_text(error))
+    draft = draft_of(context)
+    draft.phone, draft.phone_verified, draft.pending_phone = phone, True, None
+    await say(
+        update, _("Thank you, the number {phone} is confirmed.").format(phone=phone), main_menu()
+    )
+    return await advance(update, context, draft, PHONE)
+
+
+async def typed_phone(update: Update, context: BotContext) -> int:
+    try:
+        phone = identifiers.parse_mobile_phone(_typed(update))
+    except identifiers.IdentifierError as error:
+        return await refuse(update, context, PHONE, reason_text(error))
+    draft = draft_of(context)
+    if draft.phone == phone and draft.phone_verified:
+        return await advance(update, context, draft, PHONE)
+    draft.pending_phone = phone
+    draft.phone_verified = False
+    sent = await send_code(update, context, phone)
+    if not sent:
+        return PHONE
+    return await go(update, context, draft, PHONE_CODE, push=PHONE)
+
+
+async def send_code(update: Update, context: BotContext, phone: str) -> bool:
+    """Issue a code and queue its SMS; False (with a message) if asked again too soon."""
+    user = update.effective_user
+    assert user is not None
+    async with context.services.sessions.begin() as session:
+        outcome = await phone_verifications.issue_code(
+            session, telegram_user_id=user.id, phone=phone, now=now()
+        )
+        if isinstance(outcome, phone_verifications.TooSoon):
+            await say(
+                update,
+                _(
+                    "A code was sent less than a minute ago. You can ask for a new one in "
+                    "{seconds} seconds."
+                ).format(seconds=outcome.seconds_left),
+            )
+            return False
+        await notices.queue_verification_code(
+            session,
+            phone=phone,
+            code=outcome.code,
+            verification_id=outcome.verification_id,
+            locale=current_locale(),
+        )
+    return True
+
+
+async def typed_code(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    user = update.effective_user
+    assert user is not None and draft.pending_phone is not None
+    code = "".join(_typed(update).split())
+    if not (code.isdigit() and len(code) == phone_verifications.CODE_DIGITS):
+        return await refuse(update, context, PHONE_CODE, _("The code has 6 digits."))
+    async with context.services.sessions.begin() as session:
+        result, left = await phone_verifications.check_code(
+            session, telegram_user_id=user.id, phone=draft.pending_phone, code=code, now=now()
+        )
+    Result = phone_verifications.CheckResult
+    if result == Result.VERIFIED:
+        draft.phone, draft.phone_verified, draft.pending_phone = draft.pending_phone, True, None
+        await say(
+            update,
+            _("Thank you, the number {phone} is confirmed.").format(phone=draft.phone),
+            main_menu(),
+        )
+        return await advance(update, context, draft, PHONE_CODE)
+    if result == Result.WRONG:
+        return await refuse(
+            update,
+            context,
+            PHONE_CODE,
+            _("The code is not right. Tries left: {left}.").format(left=left),
+        )
+    reason = {
+        Result.EXPIRED: _("The code has expired. Press «Send the code again»."),
+        Result.TOO_MANY_ATTEMPTS: _(
+            "Too many wrong codes. Press «Send the code again» for a new one."
+        ),
+    }.get(result, _("Press «Send the code again»."))
+    return await refuse(update, context, PHONE_CODE, reason)
+
+
+async def resend_code(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    if draft.pending_phone is None:
+        return await go(update, context, draft, PHONE, push=None)
+    if await send_code(update, context, draft.pending_phone):
+        await ask_phone_code(update, context)
+    return PHONE_CODE
+
+
+async def change_phone(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    draft.pending_phone = None
+    return await go(update, context, draft, PHONE, push=None)
+
+
+# ----------------------------------------------------------------------------- review, submit
+
+EDITABLE: Final = (
+    (N_("First name"), FIRST_NAME),
+    (N_("Last name"), LAST_NAME),
+    (N_("Patronymic"), PATRONYMIC),
+    (N_("FIN"), FIN),
+    (N_("ID card"), ID_CARD),
+    (N_("Phase"), PHASE),
+    (N_("Power"), POWER),
+    (N_("Object"), OBJECT_TYPE),
+    (N_("District"), DISTRICT),
+    (N_("Registry number"), REGISTRY_NUMBER),
+    (N_("Registration number"), REGISTRATION_NUMBER),
+    (N_("Location"), LOCATION),
+    (N_("Mobile number"), PHONE),
+    (N_("E-mail"), EMAIL),
+)
+
+
+def review_text(draft: Draft) -> str:
+    return quote_text.review(draft, review_quote(draft))
+
+
+def review_quote(draft: Draft) -> Quote:
+    return quote_fee(
+        ConnectionRequest(
+            phase=Phase(draft.phase or 1),
+            power_kw=draft.power or Decimal(1),
+            district=draft.district,
+            execution_period=draft.execution_period,
+            covered_by_building=(
+                draft.object_type == ObjectType.APARTMENT and draft.has_general_conditions is True
+            ),
+        ),
+        on=now().date(),
+    )
+
+
+async def show_edit_choices(update: Update, context: BotContext) -> int:
+    rows = [
+        [
+            (_(EDITABLE[i][0]), CB + f"editfield:{EDITABLE[i][1]}")
+            for i in range(j, min(j + 2, len(EDITABLE)))
+        ]
+        for j in range(0, len(EDITABLE), 2)
+    ]
+    rows.append([(_("Back to the review"), CB + "review")])
+    await say(update, _("What would you like to change?"), keyboard(*rows, back=False))
+    return REVIEW
+
+
+async def edit_field(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    try:
+        state = int(_data(update).removeprefix(CB + "editfield:"))
+    except ValueError:
+        return REVIEW
+    if state not in dict((s, s) for _, s in EDITABLE):
+        return REVIEW
+    draft.editing = True
+    return await go(update, context, draft, state, push=REVIEW)
+
+
+async def back_to_review(update: Update, context: BotContext) -> int:
+    return await go(update, context, draft_of(context), REVIEW, push=None)
+
+
+async def submit(update: Update, context: BotContext) -> int:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None and update.effective_chat is not None
+    await answer_once(query)
+    draft = draft_of(context)
+    missing = first_missing(draft)
+    if missing is not None:
+        return await go(update, context, draft, missing, push=None)
+    quote = review_quote(draft)
+    async with context.services.sessions.begin() as session:
+        stored, created = await applications.submit(
+            session,
+            draft=submission(draft, quote),
+            telegram_user_id=user.id,
+            chat_id=update.effective_chat.id,
+            locale=current_locale(),
+        )
+        if created:
+            await notices.queue_application_registered(session, stored, locale=current_locale())
+    drop_draft(context.user_data)
+    assert update.effective_message is not None
+    registered = (
+        _(
+            "Your application is registered. Its number is {number}.\n\nWe will write to you "
+            "here, by SMS and by e-mail at every change of its status; you can also follow it "
+            "under «My applications»."
+        )
+        if draft.email
+        else _(
+            "Your application is registered. Its number is {number}.\n\nWe will write to "
+            "you here and by SMS at every change of its status; you can also follow it "
+            "under «My applications»."
+        )
+    )
+    await update.effective_message.reply_text(
+        registered.format(number=stored.number), reply_markup=main_menu()
+    )
+    return ConversationHandler.END
+
+
+def submission(draft: Draft, quote: Quote) -> applications.Submission:
+    assert draft.first_name and draft.last_name and draft.fin and draft.id_card
+    assert draft.phase and draft.power is not None and draft.object_type and draft.district
+    assert draft.registry_number and draft.registration_number and draft.phone
+    district = find_district(draft.district)
+    return applications.Submission(
+        submit_key=draft.id,
+        first_name=draft.first_name,
+        last_name=draft.last_name,
+        patronymic=draft.patronymic,
+        fin=draft.fin,
+        id_card=draft.id_card,
+        execution_period=draft.execution_period,
+        phase=draft.phase,
+        power_kw=draft.power,
+        object_type=draft.object_type,
+        has_general_conditions=draft.has_general_conditions,
+        district=draft.district,
+        regional_unit=district.regional_unit if district is not None else None,
+        registry_number=draft.registry_number,
+        registration_number=draft.registration_number,
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        distance_m=draft.distance_m,
+        power_centre=draft.power_centre,
+        phone=draft.phone,
+        email=draft.email,
+        fee_amount=quote.amount,
+        fee_rule_set=quote.rule_set_id,
+        quote=quote_text.quote_record(quote),
+    )
+
+
+def first_missing(draft: Draft) -> int | None:
+    required: list[tuple[Any, int]] = [
+        (draft.first_name, FIRST_NAME),
+        (draft.last_name, LAST_NAME),
+        (draft.fin, FIN),
+        (draft.id_card, ID_CARD),
+        (draft.phase, PHASE),
+        (draft.power_kw, POWER),
+        (draft.object_type, OBJECT_TYPE),
+        (draft.district, DISTRICT),
+        (draft.registry_number, REGISTRY_NUMBER),
+        (draft.registration_number, REGISTRATION_NUMBER),
+        (draft.distance_m, LOCATION),
+        (draft.phone if draft.phone_verified else None, PHONE),
+    ]
+    return next((state for value, state in required if value is None), None)
+
+
+# ----------------------------------------------------------------------------- wiring
+
+
+def _data(update: Update) -> str:
+    query = update.callback_query
+    return (query.data or "") if query is not None else ""
+
+
+StateHandlers = dict[object, list[BaseHandler[Update, BotContext, Any]]]
+
+
+def wrong_kind_for(states: StateHandlers) -> Callback:
+    async def wrong_kind(update: Update, context: BotContext) -> int:
+        return await not_for_this_question(update, context, states)
+
+    return wrong_kind
+
+
+async def not_for_this_question(update: Update, context: BotContext, states: StateHandlers) -> int:
+    """Anything the current question cannot take: say so and ask again.
+
+    The draft is the source of truth: after a crash between sending a question and saving the
+    dialogue's state, the dialogue may be one step behind the draft; then the answer goes to
+    the question the citizen actually sees.
+    """
+    draft = draft_of(context)
+    state = current_question(draft)
+    for handler in states.get(state, []):
+        if handler.callback is not leave_for_menu and handler.check_update(update) not in (
+            None,
+            False,
+        ):
+            result: int = await handler.callback(update, context)
+            return result
+    if update.callback_query is not None:
+        await answer_once(update.callback_query, _("This button is no longer active."))
+        return state
+    return await refuse(update, context, state, _(ANSWER_BELOW))
+
+
+def _button(
+    pattern: str, callback: Callable[[Update, BotContext], Coroutine[Any, Any, int]]
+) -> BaseHandler[Update, BotContext, int]:
+    return CallbackQueryHandler(callback, pattern=f"^{CB}{pattern}$")
+
+
+def build() -> ConversationHandler[BotContext]:
+    text = filters.TEXT & ~filters.COMMAND
+    states: StateHandlers = {
+        state: [menu_exit(), MessageHandler(text, text_answer(state))] for state in TEXT_FIELDS
+    }
+    states[EMAIL].insert(0, _button("skip", skip))
+    states[PATRONYMIC].insert(0, _button("skip", skip))
+    states[EXECUTION_PERIOD] = [_button("period:.+", choose_period)]
+    states[PHASE] = [_button("phase:[13]", choose_phase)]
+    states[POWER] = [menu_exit(), MessageHandler(text, type_power)]
+    states[QUOTE] = [_button("calculate", calculate), _button("continue", after_quote)]
+    states[OBJECT_TYPE] = [_button("object:(house|apartment)", choose_object)]
+    states[GENERAL_CONDITIONS] = [_button("general:(yes|no|unknown)", choose_general_conditions)]
+    states[DISTRICT] = [
+        _button("district:.+", press_district),
+        _button("dpage:\\d+", page_districts),
+        menu_exit(),
+        MessageHandler(text, type_district),
+    ]
+    states[LOCATION] = [_button("skip", skip), MessageHandler(filters.LOCATION, shared_location)]
+    states[PHONE] = [
+        MessageHandler(filters.CONTACT, shared_contact),
+        menu_exit(),
+        MessageHandler(text, typed_phone),
+    ]
+    states[PHONE_CODE] = [
+        _button("resend", resend_code),
+        _button("rephone", change_phone),
+        menu_exit(),
+        MessageHandler(text, typed_code),
+    ]
+    states[REVIEW] = [
+        _button("submit", submit),
+        _button("edit", show_edit_choices),
+        _button("editfield:\\d+", edit_field),
+        _button("review", back_to_review),
+    ]
+    states[REGISTRY_CONFIRM] = [_button("registry:(yes|no)", confirm_registry)]
+    for handlers_of_state in states.values():
+        for handler in handlers_of_state:
+            if handler.callback is not leave_for_menu:
+                handler.callback = needs_draft(handler.callback)
+    states[RESUME] = [_button("resume", resume), _button("restart", restart)]
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[
+                MessageHandler(
+                    filters.ChatType.PRIVATE
+                    & filters.Regex(menu_item_pattern(MENU_LABELS[MenuItem.CONNECTION_REQUEST])),
+                    start,
+                ),
+                CommandHandler("apply", start, filters=filters.ChatType.PRIVATE),
+                CallbackQueryHandler(
+                    start_from_quote, pattern=f"^{fee_calculator.APPLY_CALLBACK}$"
+                ),
+            ],
+            states=states,
+            fallbacks=[
+                CallbackQueryHandler(needs_draft(back), pattern=f"^{BACK}$"),
+                CallbackQueryHandler(cancel, pattern=f"^{CANCEL}$"),
+                CommandHandler("cancel", cancel),
+                menu_exit(),
+                MessageHandler(filters.ALL & ~filters.COMMAND, wrong_kind_for(states)),
+                CallbackQueryHandler(wrong_kind_for(states)),
+            ],
+            name="connection_request",
+            persistent=True,
+            allow_reentry=True,
+        )

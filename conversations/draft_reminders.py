@@ -1,0 +1,92 @@
+"""Unfinished connection requests: one reminder after 30 minutes, expiry after 24 hours.
+
+A repeating job sweeps the drafts held in `user_data` (loaded from the database at start, so
+restarts do not reset the clock: the draft keeps the time of its last answer).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, cast
+
+from telegram.error import Forbidden, TelegramError
+
+from chat.context import LOCALE_KEY, BotApplication, BotContext
+from chat.keyboards import main_menu
+from conversations.connection_draft import (
+    DRAFT_KEY,
+    EXPIRE_AFTER,
+    REMIND_AFTER,
+    drop_draft,
+    load_draft,
+)
+from i18n import DEFAULT_LOCALE, N_, normalize_locale, translate, use_locale
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY: Final = timedelta(minutes=5)
+
+REMINDER: Final = N_(
+    "You have an unfinished connection application. Answer the last question above to go on; "
+    "the draft is kept for 24 hours."
+)
+EXPIRED: Final = N_(
+    "Your unfinished connection application was not completed within 24 hours, so its draft "
+    "was deleted. Press «Connection request» to start again."
+)
+
+
+async def sweep(application: BotApplication, now: datetime) -> tuple[int, int]:
+    """Remind and expire due drafts; returns (reminded, expired)."""
+    reminded = expired = 0
+    for user_id, data in list(application.user_data.items()):
+        draft = load_draft(data)
+        if draft is None or draft.state is None:
+            continue
+        idle = draft.idle_for(now)
+        if idle >= EXPIRE_AFTER:
+            drop_draft(data)
+            await _persist(application, user_id, data)
+            await _tell(application, user_id, data, EXPIRED)
+            expired += 1
+        elif (
+            idle >= REMIND_AFTER
+            and not draft.reminded
+            and await _tell(application, user_id, data, REMINDER)
+        ):
+            data[DRAFT_KEY]["reminded"] = True
+            await _persist(application, user_id, data)
+            reminded += 1
+    return reminded, expired
+
+
+async def _tell(application: BotApplication, user_id: int, data: dict[Any, Any], text: str) -> bool:
+    locale = normalize_locale(data.get(LOCALE_KEY)) or DEFAULT_LOCALE
+    with use_locale(locale):
+        markup = main_menu()
+    try:
+        await application.bot.send_message(user_id, translate(text, locale), reply_markup=markup)
+    except Forbidden:
+        log.info("a citizen blocked the bot; draft notice dropped")
+        return True  # nobody to tell: do not try again
+    except TelegramError as error:
+        log.warning("draft notice not sent (%s); next sweep tries again", error)
+        return False
+    return True
+
+
+async def _persist(application: BotApplication, user_id: int, data: dict[Any, Any]) -> None:
+    if application.persistence is not None:
+        await application.persistence.update_user_data(user_id, data)
+
+
+async def sweep_job(context: BotContext) -> None:
+    await sweep(cast(BotApplication, context.application), datetime.now(UTC))
+
+
+def schedule(application: BotApplication) -> None:
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            sweep_job, interval=SWEEP_EVERY, first=SWEEP_EVERY, name="draft-reminders"
+        )

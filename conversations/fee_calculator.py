@@ -1,0 +1,296 @@
+"""*Haqqı hesabla*: the connection fee without applying, and a way to apply with those values.
+
+Phase → power → district (optional, for district discounts) → the quote with its breakdown,
+then *Apply with these values* hands phase, power and district to the connection request.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from chat.context import BotContext
+from chat.keyboards import MENU_LABELS, MenuItem, main_menu
+from chat.menu import menu_exit
+from chat.queries import answer_once
+from conversations import quote_text
+from conversations.texts import menu_item_pattern, reason_text
+from domain import identifiers
+from domain.connection_fees import ConnectionRequest, FeeError, Phase, power_limit, quote_fee
+from domain.districts import District, find_district, search_districts
+from i18n import _, format_number
+
+PHASE, POWER, DISTRICT, RESULT = range(4)
+
+CB: Final = "fc:"
+CANCEL: Final = CB + "cancel"
+VALUES_KEY: Final = "fee_calculator"  # in user_data: the values chosen so far
+APPLY_CALLBACK: Final = "cr:fromquote"  # handled by the connection request dialogue
+
+
+def today() -> datetime:
+    return datetime.now(UTC)
+
+
+def values(context: BotContext) -> dict[str, Any]:
+    assert context.user_data is not None
+    found = context.user_data.setdefault(VALUES_KEY, {})
+    assert isinstance(found, dict)
+    return found
+
+
+def cancel_row() -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(_("Cancel"), callback_data=CANCEL)]
+
+
+async def say(update: Update, text: str, markup: Any = None) -> None:
+    if update.callback_query is not None:
+        await answer_once(update.callback_query)
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+async def start(update: Update, context: BotContext) -> int:
+    assert context.user_data is not None
+    context.user_data[VALUES_KEY] = {}
+    return await ask_phase(update)
+
+
+async def ask_phase(update: Update) -> int:
+    await say(
+        update,
+        _("Let us calculate the connection fee. How many phases? Most homes use 1 phase."),
+        InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(_("1 phase"), callback_data=CB + "phase:1"),
+                    InlineKeyboardButton(_("3 phases"), callback_data=CB + "phase:3"),
+                ],
+                cancel_row(),
+            ]
+        ),
+    )
+    return PHASE
+
+
+async def choose_phase(update: Update, context: BotContext) -> int:
+    assert update.callback_query is not None
+    phase = Phase(3 if (update.callback_query.data or "").endswith(":3") else 1)
+    values(context)["phase"] = int(phase)
+    return await ask_power(update, phase)
+
+
+async def ask_power(update: Update, phase: Phase) -> int:
+    await say(
+        update,
+        _(
+            "The power you need, in kW (for example 7.5). The most for {phase} is {limit} kW:"
+        ).format(
+            phase=quote_text.phase_label(phase),
+            limit=format_number(power_limit(phase, today().date())),
+        ),
+        InlineKeyboardMarkup([cancel_row()]),
+    )
+    return POWER
+
+
+async def type_power(update: Update, context: BotContext) -> int:
+    assert update.effective_message is not None
+    phase = Phase(values(context).get("phase", 1))
+    try:
+        power = identifiers.parse_power_kw(update.effective_message.text or "")
+        quote_fee(ConnectionRequest(phase=phase, power_kw=power), on=today().date())
+    except identifiers.IdentifierError as error:
+        await say(update, "⚠️ " + reason_text(error))
+        return await ask_power(update, phase)
+    except FeeError as error:
+        await say(update, "⚠️ " + quote_text.fee_error(error, phase))
+        return await ask_power(update, phase)
+    values(context)["power_kw"] = str(power)
+    return await ask_district(update)
+
+
+async def ask_district(update: Update) -> int:
+    await say(
+        update,
+        _(
+            "Some districts have discounts. Type the city or district of the object (e.g. Şuşa), "
+            "or press «Skip»:"
+        ),
+        InlineKeyboardMarkup(
+            [[InlineKeyboardButton(_("Skip"), callback_data=CB + "nodistrict")], cancel_row()]
+        ),
+    )
+    return DISTRICT
+
+
+async def type_district(update: Update, context: BotContext) -> int:
+    assert update.effective_message is not None
+    typed = (update.effective_message.text or "").strip()
+    district = find_district(typed)
+    if district is None:
+        matches = search_districts(typed, limit=6)
+        if len(matches) == 1:
+            district = matches[0]
+        elif matches:
+            rows = [
+                [InlineKeyboardButton(d.name, callback_data=CB + "district:" + d.name)]
+                for d in matches
+            ]
+            await say(
+                update, _("Which one do you mean?"), InlineKeyboardMarkup([*rows, cancel_row()])
+            )
+            return DISTRICT
+        else:
+            await say(update, "⚠️ " + _("I could not find such a city or district."))
+            return await ask_district(update)
+    return await district_chosen(update, context, district)
+
+
+async def press_district(update: Update, context: BotContext) -> int:
+    assert update.callback_query is not None
+    district = find_district((update.callback_query.data or "").removeprefix(CB + "district:"))
+    if district is None:
+        return await ask_district(update)
+    return await district_chosen(update, context, district)
+
+
+async def district_chosen(update: Update, context: BotContext, district: District) -> int:
+    if district.is_nakhchivan:
+        await say(
+            update,
+            "⚠️ "
+            + _(
+                "The Nakhchivan Autonomous Republic is supplied by its own energy service "
+                "(Naxçıvan Enerji), not by Azərişıq."
+            ),
+        )
+        return await ask_district(update)
+    values(context)["district"] = district.name
+    return await show_quote(update, context)
+
+
+async def skip_district(update: Update, context: BotContext) -> int:
+    values(context).pop("district", None)
+    return await show_quote(update, context)
+
+
+async def show_quote(update: Update, context: BotContext) -> int:
+    chosen = values(context)
+    quote = quote_fee(
+        ConnectionRequest(
+            phase=Phase(chosen.get("phase", 1)),
+            power_kw=Decimal(chosen.get("power_kw", "1")),
+            district=chosen.get("district"),
+        ),
+        on=today().date(),
+    )
+    text = quote_text.render(quote)
+    if quote.request.district:
+        text += "\n" + _("District: {district}.").format(district=quote.request.district)
+    await say(
+        update,
+        text,
+        InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(_("Apply with these values"), callback_data=APPLY_CALLBACK)],
+                [InlineKeyboardButton(_("Calculate again"), callback_data=CB + "again")],
+            ]
+        ),
+    )
+    return RESULT
+
+
+async def again(update: Update, context: BotContext) -> int:
+    return await start(update, context)
+
+
+async def handed_over(update: Update, context: BotContext) -> int:
+    """*Apply with these values*: end here; the update goes on to the connection request."""
+    await context.application.update_queue.put(update)
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    if update.callback_query is not None:
+        await answer_once(update.callback_query)
+    assert update.effective_message is not None and context.user_data is not None
+    context.user_data.pop(VALUES_KEY, None)
+    await update.effective_message.reply_text(_("Calculation closed."), reply_markup=main_menu())
+    return ConversationHandler.END
+
+
+async def wrong_kind(update: Update, context: BotContext) -> int:
+    """Anything the current question cannot take: say so and ask again."""
+    if update.callback_query is not None:
+        await answer_once(update.callback_query, _("This button is no longer active."))
+    else:
+        await say(update, "⚠️ " + _("Please answer the question below."))
+    chosen = values(context)
+    if "power_kw" in chosen:
+        return (
+            await ask_district(update)
+            if "district" not in chosen
+            else await show_quote(update, context)
+        )
+    if "phase" in chosen:
+        return await ask_power(update, Phase(chosen["phase"]))
+    return await ask_phase(update)
+
+
+def build() -> ConversationHandler[BotContext]:
+    text = filters.TEXT & ~filters.COMMAND
+
+    def button(pattern: str, callback: Any) -> BaseHandler[Update, BotContext, int]:
+        return CallbackQueryHandler(callback, pattern=f"^{CB}{pattern}$")
+
+    states: dict[object, list[BaseHandler[Update, BotContext, Any]]] = {
+        PHASE: [button("phase:[13]", choose_phase)],
+        POWER: [menu_exit(), MessageHandler(text, type_power)],
+        DISTRICT: [
+            button("district:.+", press_district),
+            button("nodistrict", skip_district),
+            menu_exit(),
+            MessageHandler(text, type_district),
+        ],
+        RESULT: [
+            CallbackQueryHandler(handed_over, pattern=f"^{APPLY_CALLBACK}$"),
+            button("again", again),
+        ],
+    }
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        return ConversationHandler(
+            entry_points=[
+                MessageHandler(
+                    filters.ChatType.PRIVATE
+                    & filters.Regex(menu_item_pattern(MENU_LABELS[MenuItem.FEE_CALCULATOR])),
+                    start,
+                ),
+                CommandHandler("fee", start, filters=filters.ChatType.PRIVATE),
+            ],
+            states=states,
+            fallbacks=[
+                CallbackQueryHandler(cancel, pattern=f"^{CANCEL}$"),
+                CommandHandler("cancel", cancel),
+                menu_exit(),
+                MessageHandler(filters.ALL & ~filters.COMMAND, wrong_kind),
+                CallbackQueryHandler(wrong_kind),
+            ],
+            name="fee_calculator",
+            persistent=True,
+            allow_reentry=True,
+        )

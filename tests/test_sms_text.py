@@ -1,0 +1,39 @@
+"""SMS transliteration and segment counting."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.sms import sms_size, transliterate
+
+
+def test_azerbaijani_letters_become_gsm7() -> None:
+    text = "Müraciətiniz qeydə alındı: QM-2026-000123. Şəki, İsmayıllı, çay, dağ"
+    assert transliterate(text) == (
+        "Müracietiniz qeyde alindi: QM-2026-000123. Seki, Ismayilli, cay, dag"
+    )
+    assert sms_size(transliterate(text)).encoding == "gsm7"
+    assert sms_size(text).encoding == "ucs2"
+
+
+def test_segment_edges() -> None:
+    assert sms_size("a" * 160).segments == 1
+    assert sms_size("a" * 161).segments == 2  # 153 per part when split
+    assert sms_size("a" * 306).segments == 2
+    assert sms_size("a" * 307).segments == 3
+    assert sms_size("ə" * 70).segments == 1
+    assert sms_size("ə" * 71).segments == 2  # 67 per part
+    assert sms_size("€" * 80).units == 160  # extension characters count twice
+    assert sms_size("").segments == 0
+
+
+AZERBAIJANI_TEXT = st.text(
+    alphabet="abcçdeəfgğhxıijkqlmnoöprsştuüvyzABCÇDEƏFGĞHXIİJKQLMNOÖPRSŞTUÜVYZ0123456789 .,:-«»—",
+    max_size=400,
+)
+
+
+@given(AZERBAIJANI_TEXT)
+def test_transliterated_azerbaijani_never_needs_ucs2(text: str) -> None:
+    assert sms_size(transliterate(text)).encoding == "gsm7"
