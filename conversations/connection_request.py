@@ -504,6 +504,8 @@ async def go(
     while state in draft.prefilled and not draft.editing:
         draft.prefilled.remove(state)
         state = next_state(state, draft)
+    if state == REGISTRY_CONFIRM and draft.registry_match is None:
+        state = FIN  # back after the offer was answered: nothing left to offer, ask the FIN
     if state == EXECUTION_PERIOD:
         options = execution_periods(now().date())
         if len(options) == 1:
@@ -593,7 +595,9 @@ async def start_from_quote(update: Update, context: BotContext) -> int:
         return await start(update, context)
     draft = load_draft(context.user_data) or Draft()
     draft.phase, draft.power_kw = int(chosen.get("phase", 1)), str(chosen["power_kw"])
-    draft.prefilled = [PHASE, POWER, QUOTE]
+    # Only questions still ahead are skipped: one already answered (in the history) would
+    # otherwise be skipped later, when *Geri* goes back to it.
+    draft.prefilled = [state for state in (PHASE, POWER, QUOTE) if state not in draft.history]
     district = find_district(chosen.get("district") or "")
     if district is not None:
         if draft.district != district.name:
@@ -601,7 +605,8 @@ async def start_from_quote(update: Update, context: BotContext) -> int:
             draft.distance_m = None
             draft.location_shared = False
         draft.district = district.name
-        draft.prefilled.append(DISTRICT)
+        if DISTRICT not in draft.history:
+            draft.prefilled.append(DISTRICT)
     if draft.state is None:
         return await begin(update, context, draft)
     await say(update, _("Your unfinished application now uses these values. Let us go on."))
@@ -906,6 +911,7 @@ async def typed_phone(update: Update, context: BotContext) -> int:
     draft.phone_verified = False
     sent = await send_code(update, context, phone)
     if not sent:
+        await ask_phone(update, context)
         return PHONE
     return await go(update, context, draft, PHONE_CODE, push=PHONE)
 
@@ -977,8 +983,8 @@ async def resend_code(update: Update, context: BotContext) -> int:
     draft = draft_of(context)
     if draft.pending_phone is None:
         return await go(update, context, draft, PHONE, push=None)
-    if await send_code(update, context, draft.pending_phone):
-        await ask_phone_code(update, context)
+    await send_code(update, context, draft.pending_phone)
+    await ask_phone_code(update, context)
     return PHONE_CODE
 
 
@@ -1258,8 +1264,8 @@ def build() -> ConversationHandler[BotContext]:
                 CallbackQueryHandler(cancel, pattern=f"^{CANCEL}$"),
                 CommandHandler("cancel", cancel),
                 menu_exit(),
-                MessageHandler(filters.ALL & ~filters.COMMAND, wrong_kind_for(states)),
-                CallbackQueryHandler(wrong_kind_for(states)),
+                MessageHandler(filters.ALL & ~filters.COMMAND, needs_draft(wrong_kind_for(states))),
+                CallbackQueryHandler(needs_draft(wrong_kind_for(states))),
             ],
             name="connection_request",
             persistent=True,

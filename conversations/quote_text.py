@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from domain.connection_fees import ExecutionPeriod, FeeError, Phase, Quote, QuoteLine
-from i18n import N_, _, format_money, format_number
+from i18n import N_, _, current_locale, format_money, format_number
 from integrations.power_centres import NearestCentre
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def render(quote: Quote) -> str:
         amount=format_money(quote.amount),
     )
     lines = [f"• {line_text(line)}" for line in quote.lines]
-    sources = _("Rules: {sources}.").format(sources="; ".join(quote.sources))
+    sources = _("Rules: {sources}.").format(sources="; ".join(quote.sources_in(current_locale())))
     return "\n".join([header, *lines, sources])
 
 

@@ -167,9 +167,13 @@ class RuleSet:
     online_payment_confidence: str
     vat_included: bool | None = None
     notes: str = ""
+    titles: tuple[tuple[str, str], ...] = ()  # (locale, title) for citizens; `title` otherwise
 
     def in_force(self, on: date) -> bool:
         return _in_force(self.effective_from, self.effective_to, on)
+
+    def title_in(self, locale: str) -> str:
+        return dict(self.titles).get(locale, self.title)
 
     def phase_rule(self, phase: Phase) -> PhaseRule:
         return next(rule for rule in self.phases if rule.phase == phase)
@@ -202,6 +206,10 @@ class DiscountRule:
     districts_confidence: str
     terms: tuple[DiscountTerm, ...]
     notes: str = ""
+    titles: tuple[tuple[str, str], ...] = ()
+
+    def title_in(self, locale: str) -> str:
+        return dict(self.titles).get(locale, self.title)
 
     def in_force(self, on: date) -> bool:
         return _in_force(self.effective_from, self.effective_to, on)
@@ -246,6 +254,13 @@ class Quote:
         if self.discount is None:
             return self.rule_set.id
         return f"{self.rule_set.id}+{self.discount.id}"
+
+    def sources_in(self, locale: str) -> tuple[str, ...]:
+        """The titles of every legal act used, in the citizen's language where the data has it."""
+        acts: list[RuleSet | DiscountRule] = [self.rule_set]
+        if self.discount is not None:
+            acts.append(self.discount)
+        return tuple(act.title_in(locale) for act in acts)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -489,6 +504,7 @@ def _read_base(r: _Reader, ident: str) -> RuleSet:
     rule_set = RuleSet(
         id=ident,
         title=r.text("title"),
+        titles=_read_titles(r),
         source=r.text("source"),
         effective_from=start,
         effective_to=end,
@@ -625,6 +641,7 @@ def _read_discount(r: _Reader, ident: str) -> DiscountRule:
     return DiscountRule(
         id=ident,
         title=r.text("title"),
+        titles=_read_titles(r),
         source=r.text("source"),
         effective_from=start,
         effective_to=end,
@@ -634,6 +651,18 @@ def _read_discount(r: _Reader, ident: str) -> DiscountRule:
         terms=tuple(terms),
         notes=r.text("notes") if r.has("notes") else "",
     )
+
+
+def _read_titles(r: _Reader) -> tuple[tuple[str, str], ...]:
+    """Optional ``[titles]`` table: the act's title per locale (az, ru, en)."""
+    if not r.has("titles"):
+        return ()
+    table = r.table("titles")
+    titles = tuple(
+        (locale, table.text(locale)) for locale in ("az", "ru", "en") if table.has(locale)
+    )
+    table.finish()
+    return titles
 
 
 class _Reader:

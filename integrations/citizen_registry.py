@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -73,10 +73,10 @@ class HttpCitizenRegistry:
                 body = await reply.json()
                 patronymic = body.get("patronymic")
                 return RegistryPerson(
-                    first_name=parse_person_name(str(body["first_name"])),
-                    last_name=parse_person_name(str(body["last_name"])),
-                    patronymic=parse_person_name(str(patronymic)) if patronymic else None,
-                    id_card=parse_id_card(str(body["id_card"])),
+                    first_name=parse_person_name(_text(body, "first_name")),
+                    last_name=parse_person_name(_text(body, "last_name")),
+                    patronymic=parse_person_name(_text(body, "patronymic")) if patronymic else None,
+                    id_card=parse_id_card(_text(body, "id_card")),
                 )
         except (
             aiohttp.ClientError,
@@ -89,3 +89,11 @@ class HttpCitizenRegistry:
         ) as error:
             log.warning("citizen registry did not answer usefully (%s)", type(error).__name__)
             return None
+
+
+def _text(body: Any, key: str) -> str:
+    """A string field of the answer (``str()`` would turn a null into the name "None")."""
+    value = body[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key} is not a string")
+    return value

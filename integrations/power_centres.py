@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
 from domain.power_centres import PowerCentre, load_power_centres, nearest_power_centre
 
 log = logging.getLogger(__name__)
+
+FARTHEST_M = 20_100_000  # half the Earth's circumference: no distance on Earth is larger
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +60,19 @@ class HttpGis:
                 http.get(self._url, params={"lat": str(latitude), "lon": str(longitude)}) as reply,
             ):
                 reply.raise_for_status()
-                body = await reply.json()
-                return NearestCentre(str(body["name"]), int(body["distance_m"]), False)
+                return _gis_answer(await reply.json())
         except (aiohttp.ClientError, TimeoutError, KeyError, TypeError, ValueError) as error:
             log.warning("GIS did not answer (%s); using the power-centre file", error)
             return await self._fallback.nearest(latitude, longitude)
+
+
+def _gis_answer(body: Any) -> NearestCentre:
+    """The GIS answer; ValueError unless it has a centre name and a distance on Earth."""
+    name, distance = body["name"], body["distance_m"]
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("no power-centre name")
+    if isinstance(distance, bool) or not isinstance(distance, int | float):
+        raise ValueError("no distance")
+    if not 0 <= distance <= FARTHEST_M:  # also false for NaN
+        raise ValueError(f"distance out of range: {distance!r:.20}")
+    return NearestCentre(name, int(distance), False)

@@ -85,7 +85,7 @@ async def submit(
         if name not in {"submit_key", "phone", "power_kw"}
     }
     application = Application(
-        number=f"pending-{draft.submit_key}",
+        number=f"~{draft.submit_key}"[:32],  # replaced below, once the id is known
         citizen_id=citizen.id,
         status=ApplicationStatus.REGISTERED,
         submit_key=draft.submit_key,

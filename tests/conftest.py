@@ -48,9 +48,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
+from bot.emulator import BotApiEmulator
+from chat.context import BotApplication
 from storage.db import create_engine, make_session_factory, normalize_database_url
 from storage.migrate import upgrade_to_head
 from storage.models import Base
+from tests.harness import bot_on_emulator
 
 TEST_DATABASE_URL_ENV = "TEST_DATABASE_URL"
 
@@ -208,3 +211,20 @@ async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
         yield created
     finally:
         await _drop_pg_database(base_url, created)
+
+
+# --------------------------------------------------------------------------- the bot
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    """A local Bot API server the bot talks to over HTTP."""
+    async with BotApiEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def bot(engine: AsyncEngine, emulator: BotApiEmulator) -> AsyncIterator[BotApplication]:
+    """The bot as `serve` builds it, polling ``emulator``, on the test database."""
+    async with bot_on_emulator(engine, emulator) as application:
+        yield application

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,10 +80,13 @@ async def bot_on_emulator(
     emulator: BotApiEmulator,
     *,
     staff_ids: Iterable[int] = (),
+    settings_overrides: Mapping[str, object] | None = None,
 ) -> AsyncIterator[BotApplication]:
     """The bot as `serve` builds it, polling ``emulator``, on the test database."""
     settings = settings_for(str(engine.url.render_as_string(hide_password=False)))
     settings = settings.model_copy(update={"staff_telegram_ids": frozenset(staff_ids)})
+    if settings_overrides:
+        settings = settings.model_copy(update=dict(settings_overrides))
     services = make_services(settings, engine)
     async with running_bot(
         settings, services, token=emulator.token, base_url=emulator.base_url, poll_timeout=1

@@ -558,3 +558,16 @@ def test_an_apartment_covered_by_the_building_conditions_pays_nothing() -> None:
         ("band", Decimal("400.00")),
         ("building", Decimal("-400.00")),
     ]
+
+
+def test_the_acts_are_named_in_the_citizens_language() -> None:
+    quote = quote_fee(
+        ConnectionRequest(Phase.ONE, Decimal("5"), district="Şuşa"), on=date(2026, 3, 1)
+    )
+    assert quote.sources_in("az") == (
+        "Tarif (qiymət) Şurasının 3 may 2024-cü il tarixli 4 nömrəli Qərarı",
+        "Tarif (qiymət) Şurasının 30 dekabr 2025-ci il tarixli qərarı (işğaldan azad edilmiş "
+        "ərazilərdə qoşulma haqqı)",
+    )
+    assert quote.sources_in("ru")[0] == "Решение Тарифного (ценового) совета № 4 от 3 мая 2024 года"
+    assert quote.sources_in("xx") == quote.sources  # no title for that language: the main one

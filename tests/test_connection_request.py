@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,22 +14,10 @@ from conversations import connection_request as cr
 from conversations import quote_text, texts
 from i18n import translate
 from storage.models import Application, ApplicationStatusChange, OutboxMessage
-from tests.harness import Citizen, ServeProcess, bot_on_emulator
+from tests.harness import Citizen, ServeProcess
 from tests.test_crash_recovery import free_port, wait_healthy
 
 SUMQAYIT_HOME = (40.5897, 49.6686)
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def bot(engine: AsyncEngine, emulator: BotApiEmulator) -> AsyncIterator[BotApplication]:
-    async with bot_on_emulator(engine, emulator) as application:
-        yield application
 
 
 def head(msgid: str, locale: str) -> str:

@@ -30,12 +30,6 @@ AZ_MENU = [
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
 async def bot(engine: AsyncEngine, emulator: BotApiEmulator) -> AsyncIterator[BotApplication]:
     async with bot_on_emulator(engine, emulator, staff_ids=[STAFF_ID]) as application:
         yield application
