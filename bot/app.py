@@ -11,6 +11,7 @@ import conversations.fee_calculator
 import conversations.language
 import handlers.locale
 import handlers.menu
+import handlers.my_applications
 import handlers.staff
 from bot.settings import Settings
 from bot.update_processor import PerChatUpdateProcessor
@@ -62,6 +63,7 @@ def build_application(
     application.add_handler(conversations.fee_calculator.build())
     application.add_handler(conversations.connection_request.build())
     application.add_handlers(handlers.staff.build(services.staff_ids))
+    application.add_handlers(handlers.my_applications.build())
     application.add_handlers(handlers.menu.build())
     application.add_handlers(handlers.menu.build_fallbacks())
     application.add_error_handler(on_error)

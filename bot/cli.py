@@ -1,4 +1,4 @@
-"""The `azerishiq-bot` command line: serve, console, migrate."""
+"""The `azerishiq-bot` command line: serve, console, migrate, worker."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from pydantic import ValidationError
+from telegram.error import TelegramError
 
 from bot import logs
 from bot.settings import Settings, describe_error
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         "--language-code", default="az", help="your Telegram app language (az, ru, en)"
     )
     commands.add_parser("migrate", help="apply database migrations up to the newest")
+    commands.add_parser(
+        "worker", help="send the outbox only (Telegram, SMS, e-mail); run several on PostgreSQL"
+    )
     return parser
 
 
@@ -87,10 +91,16 @@ def main(argv: list[str] | None = None) -> int:
 
             asyncio.run(upgrade_to_head(settings.database_url))
             print(f"{PROG}: the database is up to date")
+        elif args.command == "worker":
+            if settings.telegram_bot_token is None:
+                return _fail("TELEGRAM_BOT_TOKEN is not set; the worker needs it to send messages")
+            from bot.worker import run_worker
+
+            asyncio.run(run_worker(settings))
     except KeyboardInterrupt:
         return 130
-    except OSError as error:
-        # Typically: the database or the Bot API server cannot be reached.
+    except (OSError, TelegramError) as error:
+        # Typically: the database or the Bot API server cannot be reached, or a bad token.
         return _fail(f"cannot start: {error}", code=1)
     return 0
 

@@ -1,4 +1,4 @@
-"""Start and stop the pieces in order: database, bot, HTTP server."""
+"""Start and stop the pieces in order: database, bot, HTTP server, outbox dispatcher."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,8 +14,11 @@ from telegram import Update
 
 import bot.webhook
 import handlers.health
+import handlers.openapi
+import handlers.staff_api
 from bot.app import build_application, publish_commands
 from bot.settings import Settings
+from bot.worker import running_dispatcher
 from chat.context import BotApplication, Services
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE
 from integrations.citizen_registry import CitizenRegistry, HttpCitizenRegistry, TypedIn
@@ -101,10 +104,12 @@ async def running_bot(
 async def http_server(
     settings: Settings, services: Services, application: BotApplication | None
 ) -> AsyncIterator[web.AppRunner]:
-    """/healthz and, in webhook mode, the Telegram webhook route."""
+    """/healthz, the staff API and, in webhook mode, the Telegram webhook route."""
     app = web.Application(client_max_size=1024 * 1024)
     app[handlers.health.SERVICES] = services
     app.add_routes(handlers.health.routes())
+    app.add_routes(handlers.staff_api.routes(settings.staff_api_token))
+    app.add_routes(handlers.openapi.routes())
     if application is not None and settings.webhook_url:
         secret = settings.webhook_secret_token
         app.add_routes(
@@ -146,6 +151,11 @@ async def serve(settings: Settings) -> None:
         open_services(settings) as services,
         running_bot(settings, services, token=token) as application,
         http_server(settings, services, application),
+        (
+            running_dispatcher(settings, services.sessions, application.bot)
+            if settings.run_dispatcher_in_serve
+            else nullcontext()
+        ),
     ):
         log.info("Bot @%s is running; press Ctrl-C to stop", application.bot.username)
         await wait_for_stop_signal()

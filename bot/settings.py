@@ -39,6 +39,18 @@ class Settings(BaseSettings):
     power_centres_file: Path | None = None
     gis_url: str | None = None
     citizen_registry_url: str | None = None
+    # outbox delivery (see delivery/dispatcher.py)
+    run_dispatcher_in_serve: bool = True
+    sms_provider_auth: SecretStr | None = None
+    sms_rate_per_second: float = Field(default=10.0, gt=0)
+    email_rate_per_second: float = Field(default=5.0, gt=0)
+    telegram_global_rate: float = Field(default=25.0, gt=0)
+    telegram_per_chat_rate: float = Field(default=1.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_batch_size: int = Field(default=100, ge=1, le=1000)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_retry_base_seconds: float = Field(default=5.0, gt=0)
+    outbox_retry_cap_seconds: float = Field(default=900.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -70,7 +82,22 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("telegram_api_base_url", "webhook_url", "gis_url", "citizen_registry_url")
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if value:
+            from delivery.providers import parse_smtp_url
+
+            parse_smtp_url(value)
+        return value or None
+
+    @field_validator(
+        "telegram_api_base_url",
+        "webhook_url",
+        "gis_url",
+        "citizen_registry_url",
+        "sms_provider_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

@@ -1,1 +1,1 @@
-"""Everything that leaves the building: outbox dispatcher, senders, rate limits (to come)."""
+"""Everything that leaves the building: notices, the outbox dispatcher, senders, rate limits."""

@@ -1,8 +1,17 @@
-"""The statuses of a connection application (the lifecycle itself comes with its own issue)."""
+"""The lifecycle of a connection application: which status may follow which.
+
+Registered → under review → technical conditions → payment pending → paid → installation →
+connected. Rejection (with a reason) is possible from every open status; the citizen may
+withdraw only before paying. Within 400 m of a power centre no technical conditions are
+needed (REFERENCE.md §3), so *under review* may go straight to *payment pending*.
+"""
 
 from __future__ import annotations
 
+import calendar
+from datetime import date
 from enum import StrEnum
+from typing import Final
 
 
 class ApplicationStatus(StrEnum):
@@ -15,3 +24,85 @@ class ApplicationStatus(StrEnum):
     CONNECTED = "connected"  # Qoşuldu
     REJECTED = "rejected"  # Rədd edildi
     WITHDRAWN = "withdrawn"  # Ləğv edildi
+
+
+S = ApplicationStatus
+
+FINAL: Final = frozenset({S.CONNECTED, S.REJECTED, S.WITHDRAWN})
+WITHDRAWABLE: Final = frozenset(
+    {S.REGISTERED, S.UNDER_REVIEW, S.CONDITIONS_IN_PREPARATION, S.PAYMENT_PENDING}
+)
+FORWARD: Final[dict[ApplicationStatus, tuple[ApplicationStatus, ...]]] = {
+    S.REGISTERED: (S.UNDER_REVIEW,),
+    S.UNDER_REVIEW: (S.CONDITIONS_IN_PREPARATION, S.PAYMENT_PENDING),
+    S.CONDITIONS_IN_PREPARATION: (S.PAYMENT_PENDING,),
+    S.PAYMENT_PENDING: (S.PAID,),
+    S.PAID: (S.INSTALLATION,),
+    S.INSTALLATION: (S.CONNECTED,),
+}
+# The fee must be paid within a month of the project (REFERENCE.md §3); then apply again.
+PAYMENT_VALID_MONTHS: Final = 1
+COMMENT_MAX: Final = 1000
+
+
+class TransitionError(ValueError):
+    """Why a status change is refused: ``reason`` is one of the codes below."""
+
+    REASONS: Final = ("unknown_status", "same_status", "final", "illegal", "reason_required",
+                      "too_long", "changed_meanwhile")  # fmt: skip
+
+    def __init__(self, reason: str, current: ApplicationStatus, target: str) -> None:
+        super().__init__(f"{reason}: {current} → {target}")
+        self.reason = reason
+        self.current = current
+        self.target = target
+
+
+def parse_status(value: str) -> ApplicationStatus | None:
+    try:
+        return ApplicationStatus(value)
+    except ValueError:
+        return None
+
+
+def allowed_targets(current: ApplicationStatus) -> tuple[ApplicationStatus, ...]:
+    """Every status ``current`` may change to, in the order staff see them."""
+    if current in FINAL:
+        return ()
+    targets = [*FORWARD.get(current, ()), S.REJECTED]
+    if current in WITHDRAWABLE:
+        targets.append(S.WITHDRAWN)
+    return tuple(targets)
+
+
+def check_transition(
+    current: ApplicationStatus, target: str, *, comment: str | None
+) -> ApplicationStatus:
+    """The target status if the change is allowed; TransitionError otherwise."""
+    status = parse_status(target)
+    if status is None:
+        raise TransitionError("unknown_status", current, target)
+    if status == current:
+        raise TransitionError("same_status", current, target)
+    if current in FINAL:
+        raise TransitionError("final", current, target)
+    if status not in allowed_targets(current):
+        raise TransitionError("illegal", current, target)
+    if comment is not None and len(comment) > COMMENT_MAX:
+        raise TransitionError("too_long", current, target)
+    if status == S.REJECTED and not (comment or "").strip():
+        raise TransitionError("reason_required", current, target)
+    return status
+
+
+def can_withdraw(current: ApplicationStatus) -> bool:
+    return current in WITHDRAWABLE
+
+
+def payment_deadline(payable_since: date) -> date:
+    """The last day to pay: one calendar month later (31 Jan → 28/29 Feb)."""
+    month = payable_since.month - 1 + PAYMENT_VALID_MONTHS
+    year = payable_since.year + month // 12
+    month = month % 12 + 1
+    day = min(payable_since.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)

@@ -14,6 +14,7 @@ from telegram.ext import (
     filters,
 )
 
+import handlers.my_applications
 from chat.context import BotContext
 from chat.keyboards import MenuItem, main_menu, menu_item_for, menu_label_pattern
 from chat.queries import answer_once
@@ -55,6 +56,7 @@ MenuCallback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 # registered before this one); the rest answer honestly that they are coming.
 MENU_ACTIONS: Final[dict[MenuItem, MenuCallback]] = {
     MenuItem.HELP: show_help,
+    MenuItem.MY_APPLICATIONS: handlers.my_applications.list_mine,
 }
 
 

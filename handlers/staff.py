@@ -9,16 +9,30 @@ from typing import Any, Final
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
+import handlers.staff_status
 from chat.context import BotContext
 from i18n import N_, _
+from storage import outbox
+from storage.models import Channel
 
-STAFF_COMMANDS: Final = (("staff", N_("this list of staff commands")),)
+STAFF_COMMANDS: Final = (
+    ("staff", N_("this list of staff commands")),
+    ("status", N_("an application and its status buttons: /status QM-2026-000123")),
+)
 
 
 async def list_staff_commands(update: Update, context: BotContext) -> None:
     assert update.effective_message is not None
     lines = [_("Staff commands:")]
     lines += [f"/{command} — {_(description)}" for command, description in STAFF_COMMANDS]
+    async with context.services.sessions() as session:
+        failed = await outbox.failed_counts(session)
+    lines += [
+        "",
+        _("Undelivered notices (failed): Telegram {telegram}, SMS {sms}, e-mail {email}.").format(
+            telegram=failed[Channel.TELEGRAM], sms=failed[Channel.SMS], email=failed[Channel.EMAIL]
+        ),
+    ]
     await update.effective_message.reply_text("\n".join(lines))
 
 
@@ -27,4 +41,8 @@ def staff_only(staff_ids: Set[int]) -> filters.BaseFilter:
 
 
 def build(staff_ids: Set[int]) -> list[BaseHandler[Update, BotContext, Any]]:
-    return [CommandHandler("staff", list_staff_commands, filters=staff_only(staff_ids))]
+    staff = staff_only(staff_ids)
+    return [
+        CommandHandler("staff", list_staff_commands, filters=staff),
+        *handlers.staff_status.build(staff),
+    ]

@@ -403,6 +403,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0, server_default=ZERO)
     next_attempt_at: Mapped[datetime] = _created_at()
     claimed_until: Mapped[datetime | None]
+    # Set by each claim: only the claimer holding it may mark the row sent, retried or failed.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="SET NULL")

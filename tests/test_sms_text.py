@@ -37,3 +37,25 @@ AZERBAIJANI_TEXT = st.text(
 @given(AZERBAIJANI_TEXT)
 def test_transliterated_azerbaijani_never_needs_ucs2(text: str) -> None:
     assert sms_size(transliterate(text)).encoding == "gsm7"
+
+
+def test_every_status_sms_in_azerbaijani_is_one_gsm_segment() -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from delivery.notices import status_sms
+    from domain.application_status import ApplicationStatus
+    from storage.models import Application, ApplicationStatusChange
+
+    application = Application(number="QM-2026-000123", fee_amount=Decimal("58600.00"))
+    for status in ApplicationStatus:
+        change = ApplicationStatusChange(
+            to_status=status, changed_at=datetime(2026, 11, 23, 8, tzinfo=UTC)
+        )
+        text = status_sms(application, change, "az")
+        size = sms_size(text)
+        assert size.encoding == "gsm7" and size.segments == 1, (status, text, size)
+    payment = ApplicationStatusChange(
+        to_status=ApplicationStatus.PAYMENT_PENDING, changed_at=datetime(2026, 11, 23, tzinfo=UTC)
+    )
+    assert "58.600,00 AZN" in status_sms(application, payment, "az")

@@ -1,0 +1,339 @@
+"""The outbox dispatcher: claim due rows, send them under the rate caps, record the outcome.
+
+One round (:meth:`Dispatcher.run_once`):
+
+1. **Claim** up to ``batch_size`` due rows in one short transaction (replies before notices
+   before bulk, then oldest first); see :func:`storage.outbox.claim_due`. Each claim gets a
+   fresh token and a lease (``claimed_until``); rows of a claimer that died come back once the
+   lease has run out.
+2. **Send** the batch concurrently. Each message first takes a token from its channel's buckets
+   (Telegram: per chat, then global; SMS and e-mail: global), in claim order, so replies get
+   the first slots. A message whose lease would run out before it could be sent, or that is
+   still waiting when the dispatcher is asked to stop, is released unsent.
+3. **Record** each outcome in its own transaction, conditioned on still holding the claim:
+   sent; retry later with exponential backoff and jitter (never sooner than the provider's
+   ``retry_after``); or failed (a permanent error, or the last allowed attempt). A Telegram
+   "blocked by the user" also marks the citizen blocked.
+
+Exactly once? A row is claimed by one dispatcher at a time, and a late outcome from a claimer
+that lost its claim changes nothing. What no queue can rule out is a crash after the provider
+accepted a message and before the row was marked sent: that row is sent again once its lease
+runs out. SMS and e-mail carry the row's idempotency key so the provider can drop the copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+
+from delivery.providers import (
+    EmailSender,
+    PermanentError,
+    RecipientBlocked,
+    RetryableError,
+    SmsProvider,
+)
+from delivery.rate_limit import Clock, KeyedBuckets, TokenBucket
+from delivery.telegram_sender import TelegramSender
+from domain.privacy import mask_personal_data
+from storage import outbox
+from storage.db import utcnow
+from storage.models import Channel, OutboxMessage
+from storage.outbox import failed_counts
+
+__all__ = ["DispatchConfig", "Dispatcher", "backoff_seconds", "failed_counts"]
+
+log = logging.getLogger(__name__)
+
+#: How much of an error message is kept in ``outbox.last_error``.
+MAX_ERROR_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    """The dispatcher's knobs (the composition root fills them from the settings)."""
+
+    batch_size: int = 100
+    poll_seconds: float = 0.5
+    max_attempts: int = 8
+    retry_base_seconds: float = 5.0
+    retry_cap_seconds: float = 900.0
+    retry_jitter: float = 0.2
+    #: A claim's lease. Must exceed the longest a batch can take to send (rate waits included)
+    #: or rows are released and claimed again later, which is safe but slower.
+    lease_seconds: float = 120.0
+    #: Do not start a send with less lease left than this (a send's own worst-case time).
+    send_margin_seconds: float = 30.0
+    #: Sends in flight at once (also the size of the worker's HTTP connection pool).
+    concurrency: int = 32
+    telegram_global_rate: float = 25.0
+    telegram_per_chat_rate: float = 1.0
+    sms_rate: float = 10.0
+    email_rate: float = 5.0
+
+
+def backoff_seconds(
+    failures: int, config: DispatchConfig, *, jitter: float = 0.0, retry_after: float | None = None
+) -> float:
+    """Delay before the next attempt after ``failures`` failed ones (1 → the base delay).
+
+    ``min(cap, base · 2^(failures-1)) · (1 + jitter)``, and never less than ``retry_after``.
+    """
+    delay = min(config.retry_cap_seconds, config.retry_base_seconds * 2.0 ** max(0, failures - 1))
+    delay *= 1.0 + jitter
+    return max(delay, retry_after or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What a send needs of a claimed row (plain values: no ORM object crosses a session)."""
+
+    id: int
+    channel: str
+    recipient: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    citizen_id: int | None
+    attempts: int
+    claimed_until: datetime
+
+    @classmethod
+    def of(cls, row: OutboxMessage) -> _Job:
+        assert row.claimed_until is not None
+        return cls(
+            row.id,
+            row.channel,
+            row.recipient,
+            dict(row.payload),
+            row.idempotency_key,
+            row.citizen_id,
+            row.attempts,
+            row.claimed_until,
+        )
+
+
+class Dispatcher:
+    """Sends the outbox. ``run()`` until ``stop()``; ``run_once()`` for one round (tests)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        telegram_bot: Bot,
+        sms: SmsProvider,
+        email: EmailSender,
+        config: DispatchConfig | None = None,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        clock: Clock = time.monotonic,
+        jitter: Callable[[], float] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.config = config = config or DispatchConfig()
+        self.telegram = TelegramSender(telegram_bot)
+        self.sms = sms
+        self.email = email
+        self._now = now
+        self._jitter = jitter or (lambda: random.uniform(0.0, config.retry_jitter))  # noqa: S311
+        # No bursts within one chat: Telegram asks for about one message a second per chat.
+        self._telegram_chats = KeyedBuckets(config.telegram_per_chat_rate, burst=1, clock=clock)
+        self._global: dict[str, TokenBucket] = {
+            Channel.TELEGRAM: TokenBucket(config.telegram_global_rate, clock=clock),
+            Channel.SMS: TokenBucket(config.sms_rate, clock=clock),
+            Channel.EMAIL: TokenBucket(config.email_rate, clock=clock),
+        }
+        self._in_flight = asyncio.Semaphore(config.concurrency)
+        self._stopping = asyncio.Event()
+        self._claim_lock = asyncio.Lock()  # one claimer at a time in this process
+        #: Outcomes since start: "sent", "retry", "failed", "released", "lost", "error".
+        self.outcomes: Counter[str] = Counter()
+
+    # ----------------------------------------------------------------- the loop
+
+    def stop(self) -> None:
+        """Ask ``run()`` to return after the sends in flight; waiting messages are released."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def run(self) -> None:
+        """Dispatch until :meth:`stop`; sleeps ``poll_seconds`` whenever nothing was due."""
+        log.info("Outbox dispatcher running")
+        while not self.stopping:
+            try:
+                handled = await self.run_once()
+            except Exception:  # the database is away, say: log, wait, try again
+                log.exception("outbox: a dispatch round failed")
+                handled = 0
+            if handled == 0:
+                await self._pause(self.config.poll_seconds)
+        log.info("Outbox dispatcher stopped")
+
+    async def run_once(self) -> int:
+        """Claim one batch and send it; how many rows were handled (0: nothing was due)."""
+        if self.stopping:
+            return 0
+        token = secrets.token_hex(16)
+        async with self._claim_lock, self.sessions.begin() as session:
+            rows = await outbox.claim_due(
+                session,
+                now=self._now(),
+                lease=timedelta(seconds=self.config.lease_seconds),
+                limit=self.config.batch_size,
+                token=token,
+            )
+            jobs = [_Job.of(row) for row in rows]
+        if not jobs:
+            return 0
+        results = await asyncio.gather(
+            *(self._handle(job, token) for job in jobs), return_exceptions=True
+        )
+        counts: Counter[str] = Counter()
+        for job, result in zip(jobs, results, strict=True):
+            if isinstance(result, BaseException):
+                # Recording the outcome failed (the database went away): the row stays claimed
+                # and comes back when its lease runs out.
+                log.error("outbox: message %d: %r", job.id, result)
+                result = "error"
+            counts[result] += 1
+        self.outcomes.update(counts)
+        log.info("outbox: %d handled %s", len(jobs), dict(sorted(counts.items())))
+        return len(jobs)
+
+    # ----------------------------------------------------------------- one message
+
+    async def _handle(self, job: _Job, token: str) -> str:
+        if not await self._wait_for_turn(job):
+            return await self._record("released", outbox.release, job, token, at=self._now())
+        try:
+            async with self._in_flight:
+                await self._send(job)
+        except RecipientBlocked as error:
+            return await self._fail(job, token, error, blocked=True)
+        except PermanentError as error:
+            return await self._fail(job, token, error)
+        except RetryableError as error:
+            return await self._retry(job, token, error, error.retry_after)
+        except Exception as error:  # a bug or an unforeseen library error: retry, loudly
+            log.exception("outbox: unexpected error sending message %d", job.id)
+            return await self._retry(job, token, error, None)
+        return await self._record("sent", outbox.mark_sent, job, token, now=self._now())
+
+    async def _wait_for_turn(self, job: _Job) -> bool:
+        """Take the channel's rate tokens; False if stopping or the lease would run out.
+
+        Tokens are reserved when a job gets here, and jobs get here in claim order, so the
+        batch is paced in priority order; waiting does not hold a connection slot.
+        """
+        if job.channel == Channel.TELEGRAM:
+            chat = self._telegram_chats.bucket(job.recipient)
+            if not await self._pause(chat.reserve()):
+                return False
+        bucket = self._global.get(job.channel)
+        if bucket is not None and not await self._pause(bucket.reserve()):
+            return False
+        margin = timedelta(seconds=self.config.send_margin_seconds)
+        return self._now() + margin < job.claimed_until
+
+    async def _send(self, job: _Job) -> None:
+        payload = job.payload
+        if job.channel == Channel.TELEGRAM:
+            try:
+                chat_id = int(job.recipient)
+            except ValueError:
+                raise PermanentError(f"not a Telegram chat id: {job.recipient!r}") from None
+            parse_mode = payload.get("parse_mode")
+            await self.telegram.send(
+                chat_id,
+                _text(payload, "text"),
+                parse_mode=parse_mode if isinstance(parse_mode, str) else None,
+            )
+        elif job.channel == Channel.SMS:
+            await self.sms.send(job.recipient, _text(payload, "text"), job.idempotency_key)
+        elif job.channel == Channel.EMAIL:
+            await self.email.send(
+                job.recipient,
+                _text(payload, "subject"),
+                _text(payload, "text"),
+                job.idempotency_key,
+            )
+        else:
+            raise PermanentError(f"unknown channel {job.channel!r}")
+
+    async def _retry(
+        self, job: _Job, token: str, error: Exception, retry_after: float | None
+    ) -> str:
+        failures = job.attempts + 1
+        if failures >= self.config.max_attempts:
+            return await self._fail(job, token, error)
+        delay = backoff_seconds(
+            failures, self.config, jitter=self._jitter(), retry_after=retry_after
+        )
+        at = self._now() + timedelta(seconds=delay)
+        return await self._record(
+            "retry", outbox.retry_later, job, token, at=at, error=_describe(error)
+        )
+
+    async def _fail(self, job: _Job, token: str, error: Exception, *, blocked: bool = False) -> str:
+        log.warning(
+            "outbox: message %d (%s) failed after %d attempt(s): %s",
+            job.id,
+            job.channel,
+            job.attempts + 1,
+            _describe(error),
+        )
+        async with self.sessions.begin() as session:
+            held = await outbox.mark_failed(session, job.id, token, error=_describe(error))
+            if held and blocked and job.channel == Channel.TELEGRAM:
+                await outbox.mark_citizen_blocked(
+                    session, citizen_id=job.citizen_id, chat_id=int(job.recipient), now=self._now()
+                )
+        return "failed" if held else self._lost(job)
+
+    async def _record(
+        self, outcome: str, update: Callable[..., Any], job: _Job, token: str, **values: Any
+    ) -> str:
+        async with self.sessions.begin() as session:
+            held = await update(session, job.id, token, **values)
+        return outcome if held else self._lost(job)
+
+    def _lost(self, job: _Job) -> str:
+        # Only possible when this batch outlived its lease and another claimer took the row.
+        log.warning("outbox: lost the claim on message %d before recording its outcome", job.id)
+        return "lost"
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep, but wake up when asked to stop; False if stopping."""
+        if seconds > 0 and not self.stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        return not self.stopping
+
+
+def _text(payload: dict[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value:
+        raise PermanentError(f"the payload has no {key!r}")
+    return value
+
+
+def _describe(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    if isinstance(error, RetryableError | PermanentError):
+        described = text
+    else:
+        described = f"{type(error).__name__}: {text}"
+    return mask_personal_data(described)[:MAX_ERROR_CHARS]

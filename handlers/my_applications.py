@@ -1,0 +1,161 @@
+"""*Müraciətlərim*: the citizen's applications, their history, lookup by number, withdrawal."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+
+from chat.context import BotContext
+from chat.keyboards import main_menu
+from chat.queries import answer_once
+from delivery.notices import status_label
+from domain.application_status import ApplicationStatus, TransitionError, can_withdraw
+from i18n import N_, _, current_locale, format_datetime, format_money
+from storage import citizen_applications, status_changes
+from storage.models import Application, ApplicationStatusChange
+
+CB: Final = "my:"
+TOO_LATE_TO_WITHDRAW: Final = N_(
+    "This application can no longer be withdrawn: it is already paid or closed."
+)
+NUMBER: Final = re.compile(r"^\s*(QM-\d{4}-\d{6})\s*$", re.IGNORECASE)
+NOT_FOUND: Final = N_(
+    "I could not find an application with the number {number} among yours. Please check the "
+    "number; applications are shown to the person who submitted them."
+)
+
+
+async def reply(update: Update, text: str, markup: Any = None) -> None:
+    if update.callback_query is not None:
+        await answer_once(update.callback_query)
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(text, reply_markup=markup or main_menu())
+
+
+def summary_line(application: Application) -> str:
+    return _("{number} of {date}: {status}").format(
+        number=application.number,
+        date=format_datetime(application.created_at),
+        status=status_label(application.status, current_locale()),
+    )
+
+
+async def list_mine(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    async with context.services.sessions() as session:
+        found = await citizen_applications.mine(session, user.id)
+    if not found:
+        await reply(
+            update,
+            _("You have no applications yet. To apply, press «Connection request»."),
+        )
+        return
+    lines = [_("Your applications:"), *(f"• {summary_line(a)}" for a in found)]
+    lines.append(_("Choose one to see its history, or send its number."))
+    buttons = [[InlineKeyboardButton(a.number, callback_data=CB + a.number)] for a in found]
+    await reply(update, "\n".join(lines), InlineKeyboardMarkup(buttons))
+
+
+def history_line(change: ApplicationStatusChange) -> str:
+    line = (
+        f"{format_datetime(change.changed_at)} — {status_label(change.to_status, current_locale())}"
+    )
+    return line + (f" ({change.comment})" if change.comment else "")
+
+
+def detail_text(application: Application, history: list[ApplicationStatusChange]) -> str:
+    lines = [
+        _("Application {number}").format(number=application.number),
+        _("Status: {status}").format(status=status_label(application.status, current_locale())),
+        _("Last change: {when}").format(when=format_datetime(application.status_changed_at)),
+        _("District: {district}").format(district=application.district),
+        _("Connection fee: {amount}").format(amount=format_money(application.fee_amount)),
+        "",
+        _("History:"),
+        *(f"• {history_line(change)}" for change in history),
+    ]
+    return "\n".join(lines)
+
+
+async def show(update: Update, context: BotContext, number: str) -> None:
+    user = update.effective_user
+    assert user is not None
+    async with context.services.sessions() as session:
+        application = await citizen_applications.one_of_mine(session, user.id, number)
+        history = list(await status_changes.history(session, application.id)) if application else []
+    if application is None:
+        await reply(update, _(NOT_FOUND).format(number=number.strip().upper()[:20]))
+        return
+    markup = None
+    if can_withdraw(ApplicationStatus(application.status)):
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(_("Withdraw"), callback_data=f"{CB}withdraw:{number}")]]
+        )
+    await reply(update, detail_text(application, history), markup)
+
+
+async def pressed_application(update: Update, context: BotContext) -> None:
+    assert update.callback_query is not None
+    await show(update, context, (update.callback_query.data or "").removeprefix(CB))
+
+
+async def typed_number(update: Update, context: BotContext) -> None:
+    assert update.effective_message is not None
+    match = NUMBER.match(update.effective_message.text or "")
+    assert match is not None
+    await show(update, context, match.group(1))
+
+
+async def ask_withdrawal(update: Update, context: BotContext) -> None:
+    assert update.callback_query is not None
+    number = (update.callback_query.data or "").removeprefix(CB + "withdraw:")
+    await reply(
+        update,
+        _("Withdraw application {number}? This cannot be undone.").format(number=number),
+        InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _("Yes, withdraw"), callback_data=f"{CB}withdraw!:{number}"
+                    ),
+                    InlineKeyboardButton(_("No"), callback_data=CB + number),
+                ]
+            ]
+        ),
+    )
+
+
+async def withdraw(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    assert update.callback_query is not None and user is not None
+    number = (update.callback_query.data or "").removeprefix(CB + "withdraw!:")
+    async with context.services.sessions.begin() as session:
+        application = await citizen_applications.one_of_mine(session, user.id, number)
+        if application is None:
+            await reply(update, _(NOT_FOUND).format(number=number[:20]))
+            return
+        try:
+            await status_changes.change_status(
+                session, number, ApplicationStatus.WITHDRAWN, actor="citizen", notify_telegram=False
+            )
+        except TransitionError:
+            await reply(
+                update,
+                _("This application can no longer be withdrawn: it is already paid or closed."),
+            )
+            return
+    await reply(update, _("Application {number} is withdrawn.").format(number=number))
+
+
+def build() -> list[BaseHandler[Update, BotContext, Any]]:
+    private = filters.ChatType.PRIVATE
+    return [
+        MessageHandler(private & filters.Regex(NUMBER), typed_number),
+        CallbackQueryHandler(ask_withdrawal, pattern=rf"^{CB}withdraw:QM-\d{{4}}-\d{{6}}$"),
+        CallbackQueryHandler(withdraw, pattern=rf"^{CB}withdraw!:QM-\d{{4}}-\d{{6}}$"),
+        CallbackQueryHandler(pressed_application, pattern=rf"^{CB}QM-\d{{4}}-\d{{6}}$"),
+    ]

@@ -1,0 +1,95 @@
+"""Moving an application to a new status: status, history row and notices in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from delivery import notices
+from domain.application_status import ApplicationStatus, TransitionError, check_transition
+from storage.db import utcnow
+from storage.models import Application, ApplicationStatusChange, Citizen
+
+
+class ApplicationNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    application: Application
+    change: ApplicationStatusChange
+    queued: int  # notices queued (one per channel of the citizen)
+
+
+async def by_number(
+    session: AsyncSession, number: str, *, for_update: bool = False
+) -> Application | None:
+    query = select(Application).where(Application.number == number.strip().upper())
+    if for_update:
+        query = query.with_for_update()  # PostgreSQL: serialise concurrent changes
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def history(session: AsyncSession, application_id: int) -> Sequence[ApplicationStatusChange]:
+    rows = await session.execute(
+        select(ApplicationStatusChange)
+        .where(ApplicationStatusChange.application_id == application_id)
+        .order_by(ApplicationStatusChange.changed_at, ApplicationStatusChange.id)
+    )
+    return rows.scalars().all()
+
+
+async def change_status(
+    session: AsyncSession,
+    number: str,
+    target: str,
+    *,
+    actor: str,
+    comment: str | None = None,
+    now: datetime | None = None,
+    notify_telegram: bool = True,
+) -> Change:
+    """Apply a status change in the caller's transaction (the caller commits).
+
+    Raises ApplicationNotFound, or domain TransitionError for a change the lifecycle refuses.
+    ``notify_telegram=False`` when the citizen made the change in the chat and saw the answer.
+    """
+    application = await by_number(session, number, for_update=True)
+    if application is None:
+        raise ApplicationNotFound(number)
+    comment = comment.strip() if comment and comment.strip() else None
+    current = ApplicationStatus(application.status)
+    status = check_transition(current, target, comment=comment)
+    moment = now or utcnow()
+    # Conditional on the status read above: of two concurrent changes (SQLite has no row
+    # locks) only one wins; the other is refused instead of writing a second history row.
+    moved = await session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.status == current)
+        .values(status=status, status_changed_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise TransitionError("changed_meanwhile", current, target)
+    await session.refresh(application)
+    change = ApplicationStatusChange(
+        application_id=application.id,
+        from_status=current,
+        to_status=status,
+        actor=actor[:64],
+        comment=comment,
+        changed_at=moment,
+    )
+    session.add(change)
+    await session.flush()
+    citizen = await session.get(Citizen, application.citizen_id)
+    assert citizen is not None
+    queued = await notices.queue_status_changed(
+        session, application, citizen, change, telegram=notify_telegram
+    )
+    return Change(application, change, queued)
