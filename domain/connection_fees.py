@@ -40,7 +40,6 @@ rounded to 0.01 half-up.
 from __future__ import annotations
 
 import functools
-import tomllib
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -49,7 +48,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final, Literal
 
-from domain.rule_data import CONFIDENCES
+from domain.rule_data import CONFIDENCES, read_rule_file
 from domain.rule_data import RuleReader as _Reader
 
 DEFAULT_RULES_DIR: Final[Path] = Path(__file__).resolve().parent / "data" / "connection_fees"
@@ -479,14 +478,7 @@ def load_rule_sets(directory: Path) -> Rules:
 
 
 def _load_file(path: Path) -> RuleSet | DiscountRule:
-    try:
-        with path.open("rb") as file:
-            data = tomllib.load(file, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path}: not valid TOML: {error}") from error
-    except OSError as error:
-        raise ValueError(f"{path}: cannot be read: {error}") from error
-    reader = _Reader(data, path)
+    reader = read_rule_file(path)
     kind = reader.choice("kind", ("base", "discount"))
     ident = reader.text("id")
     if ident != path.stem:

@@ -43,7 +43,6 @@ from __future__ import annotations
 import calendar
 import functools
 import itertools
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -52,6 +51,7 @@ from typing import Final, Literal
 
 from domain.daylight import BurningHoursTable, burning_hours
 from domain.rule_data import RuleReader as _Reader
+from domain.rule_data import read_rule_file
 from domain.tariffs import Tariffs, TierLine, default_tariffs
 
 DEFAULT_RULES_DIR: Final[Path] = Path(__file__).resolve().parent / "data" / "recalculation"
@@ -374,14 +374,7 @@ def load_rule_sets(directory: Path) -> RecalculationRules:
 
 
 def _load_file(path: Path) -> RuleSet:
-    try:
-        with path.open("rb") as file:
-            data = tomllib.load(file, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path}: not valid TOML: {error}") from error
-    except OSError as error:
-        raise ValueError(f"{path}: cannot be read: {error}") from error
-    r = _Reader(data, path)
+    r = read_rule_file(path)
     ident = r.text("id")
     if ident != path.stem:
         r.fail("id", f"{ident!r} must match the file name ({path.stem!r})")

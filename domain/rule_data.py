@@ -5,6 +5,7 @@ Shared by the dated rule sets in `domain/` (connection fees, tariffs, recalculat
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -113,3 +114,15 @@ class RuleReader:
 
     def _place(self, key: str) -> str:
         return f"{self._where}.{key}" if self._where else key
+
+
+def read_rule_file(path: Path) -> RuleReader:
+    """Parse a TOML rule file (floats as Decimal); a ValueError names the file."""
+    try:
+        with path.open("rb") as file:
+            data = tomllib.load(file, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: not valid TOML: {error}") from error
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read: {error}") from error
+    return RuleReader(data, path)

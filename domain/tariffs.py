@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import calendar
 import functools
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Final
 
 from domain.rule_data import RuleReader as _Reader
+from domain.rule_data import read_rule_file
 
 DEFAULT_TARIFF_FILE: Final[Path] = (
     Path(__file__).resolve().parent / "data" / "tariffs" / "household.toml"
@@ -176,14 +176,7 @@ def _check_month_start(month_start: date) -> None:
 
 def load_tariffs(path: Path) -> Tariffs:
     """Parse and check a tariff file; a ValueError names the file and the key."""
-    try:
-        with path.open("rb") as file:
-            data = tomllib.load(file, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path}: not valid TOML: {error}") from error
-    except OSError as error:
-        raise ValueError(f"{path}: cannot be read: {error}") from error
-    reader = _Reader(data, path)
+    reader = read_rule_file(path)
     raw = [_read_period(table) for table in reader.tables("periods")]
     if not raw:
         reader.fail("periods", "at least one tariff period is needed")
