@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Final
 
@@ -54,12 +55,20 @@ def menu_item_for(text: str | None) -> MenuItem | None:
     return _LABEL_TO_ITEM.get(_fold(text)) if text else None
 
 
+def _labels_pattern(labels: set[str]) -> str:
+    return "^(?i:" + "|".join(re.escape(label) for label in sorted(labels)) + r")\s*$"
+
+
 def menu_label_pattern() -> str:
     """A regex matching any menu label in any locale (for MessageHandler filters)."""
-    import re
+    return _labels_pattern(
+        {translate(label, loc) for label in MENU_LABELS.values() for loc in LOCALES}
+    )
 
-    labels = sorted({translate(label, loc) for label in MENU_LABELS.values() for loc in LOCALES})
-    return "^(?i:" + "|".join(re.escape(label) for label in labels) + r")\s*$"
+
+def menu_item_pattern(item: MenuItem) -> str:
+    """A regex matching one menu item's label in any locale."""
+    return _labels_pattern({translate(MENU_LABELS[item], loc) for loc in LOCALES})
 
 
 def main_menu() -> ReplyKeyboardMarkup:

@@ -8,9 +8,9 @@ through here, which remembers the last ids it answered.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Final
+from typing import Any, Final
 
-from telegram import CallbackQuery
+from telegram import CallbackQuery, Message, Update
 
 _REMEMBERED: Final = 10_000
 _answered: OrderedDict[str, None] = OrderedDict()
@@ -23,3 +23,12 @@ async def answer_once(query: CallbackQuery, text: str | None = None) -> None:
     if len(_answered) > _REMEMBERED:
         _answered.popitem(last=False)
     await query.answer(text)
+
+
+async def say(update: Update, text: str, markup: Any = None) -> Message:
+    """Answer where the person is: below a pressed button's message, or their message."""
+    if update.callback_query is not None:
+        await answer_once(update.callback_query)
+    message = update.effective_message
+    assert message is not None
+    return await message.reply_text(text, reply_markup=markup)

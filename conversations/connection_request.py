@@ -12,7 +12,6 @@ The state diagram is in `connection_request.mmd` beside this file.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,6 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     Update,
 )
@@ -35,15 +33,15 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from chat.context import BotContext
-from chat.keyboards import MENU_LABELS, MenuItem, main_menu
+from chat.conversation import conversation
+from chat.keyboards import MenuItem, main_menu, menu_item_pattern
 from chat.menu import leave_for_menu, menu_exit
-from chat.queries import answer_once
+from chat.queries import answer_once, say
 from conversations import fee_calculator, quote_text
 from conversations.connection_draft import Draft, drop_draft, load_draft, save_draft
-from conversations.texts import menu_item_pattern, reason_text
+from conversations.texts import reason_text
 from delivery import notices
 from domain import identifiers
 from domain.connection_fees import (
@@ -56,7 +54,7 @@ from domain.connection_fees import (
     power_limit,
     quote_fee,
 )
-from domain.districts import District, find_district, search_districts
+from domain.districts import District, district_candidates, find_district
 from i18n import N_, _, current_locale, format_number
 from storage import applications, phone_verifications
 from storage.models import ObjectType
@@ -89,6 +87,14 @@ log = logging.getLogger(__name__)
     REGISTRY_CONFIRM,
 ) = range(21)
 
+# The states above are numbered in the portal's order, first name to review.
+QUESTION_ORDER: Final = tuple(range(FIRST_NAME, REVIEW + 1))
+# With a citizen registry the FIN comes first: it is what the registry is asked by.
+REGISTRY_FIRST_ORDER: Final = (
+    FIN,
+    *(state for state in QUESTION_ORDER if state != FIN),
+)
+
 CB: Final = "cr:"  # callback-data prefix of this dialogue
 BACK: Final = CB + "back"
 CANCEL: Final = CB + "cancel"
@@ -116,15 +122,6 @@ def keyboard(*rows: list[tuple[str, str]], back: bool = True) -> InlineKeyboardM
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-async def say(update: Update, text: str, markup: Any = None) -> Message:
-    """Answer where the citizen is: below a pressed button's message, or their message."""
-    if update.callback_query is not None:
-        await answer_once(update.callback_query)
-    message = update.effective_message
-    assert message is not None
-    return await message.reply_text(text, reply_markup=markup)
 
 
 async def save_now(update: Update, context: BotContext) -> None:
@@ -465,28 +462,7 @@ def next_state(state: int, draft: Draft) -> int:
     if draft.editing:
         follow = follow_ups.get(state)
         return follow if follow is not None else REVIEW
-    main_info = (
-        [FIN, FIRST_NAME, LAST_NAME, PATRONYMIC, ID_CARD]
-        if draft.registry_first
-        else [FIRST_NAME, LAST_NAME, PATRONYMIC, FIN, ID_CARD]
-    )
-    order = [
-        *main_info,
-        EXECUTION_PERIOD,
-        PHASE,
-        POWER,
-        QUOTE,
-        OBJECT_TYPE,
-        GENERAL_CONDITIONS,
-        DISTRICT,
-        REGISTRY_NUMBER,
-        REGISTRATION_NUMBER,
-        LOCATION,
-        PHONE,
-        PHONE_CODE,
-        EMAIL,
-        REVIEW,
-    ]
+    order = REGISTRY_FIRST_ORDER if draft.registry_first else QUESTION_ORDER
     candidate = order[order.index(state) + 1]
     if candidate == GENERAL_CONDITIONS and draft.object_type != ObjectType.APARTMENT:
         candidate = DISTRICT
@@ -824,11 +800,7 @@ async def page_districts(update: Update, context: BotContext) -> int:
 
 
 async def type_district(update: Update, context: BotContext) -> int:
-    typed = _typed(update).strip()
-    matches = search_districts(typed, limit=6) if 0 < len(typed) <= 60 else []
-    exact = find_district(typed)
-    if exact is not None:
-        return await district_chosen(update, context, exact)
+    matches = district_candidates(_typed(update))
     if len(matches) == 1:
         return await district_chosen(update, context, matches[0])
     if not matches:
@@ -1244,30 +1216,26 @@ def build() -> ConversationHandler[BotContext]:
                 handler.callback = needs_draft(handler.callback)
     states[RESUME] = [_button("resume", resume), _button("restart", restart)]
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[
-                MessageHandler(
-                    filters.ChatType.PRIVATE
-                    & filters.Regex(menu_item_pattern(MENU_LABELS[MenuItem.CONNECTION_REQUEST])),
-                    start,
-                ),
-                CommandHandler("apply", start, filters=filters.ChatType.PRIVATE),
-                CallbackQueryHandler(
-                    start_from_quote, pattern=f"^{fee_calculator.APPLY_CALLBACK}$"
-                ),
-            ],
-            states=states,
-            fallbacks=[
-                CallbackQueryHandler(needs_draft(back), pattern=f"^{BACK}$"),
-                CallbackQueryHandler(cancel, pattern=f"^{CANCEL}$"),
-                CommandHandler("cancel", cancel),
-                menu_exit(),
-                MessageHandler(filters.ALL & ~filters.COMMAND, needs_draft(wrong_kind_for(states))),
-                CallbackQueryHandler(needs_draft(wrong_kind_for(states))),
-            ],
-            name="connection_request",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return conversation(
+        entry_points=[
+            MessageHandler(
+                filters.ChatType.PRIVATE
+                & filters.Regex(menu_item_pattern(MenuItem.CONNECTION_REQUEST)),
+                start,
+            ),
+            CommandHandler("apply", start, filters=filters.ChatType.PRIVATE),
+            CallbackQueryHandler(start_from_quote, pattern=f"^{fee_calculator.APPLY_CALLBACK}$"),
+        ],
+        states=states,
+        fallbacks=[
+            CallbackQueryHandler(needs_draft(back), pattern=f"^{BACK}$"),
+            CallbackQueryHandler(cancel, pattern=f"^{CANCEL}$"),
+            CommandHandler("cancel", cancel),
+            menu_exit(),
+            MessageHandler(filters.ALL & ~filters.COMMAND, needs_draft(wrong_kind_for(states))),
+            CallbackQueryHandler(needs_draft(wrong_kind_for(states))),
+        ],
+        name="connection_request",
+        persistent=True,
+        allow_reentry=True,
+    )

@@ -6,7 +6,6 @@ then *Apply with these values* hands phase, power and district to the connection
 
 from __future__ import annotations
 
-import warnings
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -20,17 +19,17 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from chat.context import BotContext
-from chat.keyboards import MENU_LABELS, MenuItem, main_menu
+from chat.conversation import conversation
+from chat.keyboards import MenuItem, main_menu, menu_item_pattern
 from chat.menu import menu_exit
-from chat.queries import answer_once
+from chat.queries import answer_once, say
 from conversations import quote_text
-from conversations.texts import menu_item_pattern, reason_text
+from conversations.texts import reason_text
 from domain import identifiers
 from domain.connection_fees import ConnectionRequest, FeeError, Phase, power_limit, quote_fee
-from domain.districts import District, find_district, search_districts
+from domain.districts import District, district_candidates, find_district
 from i18n import _, format_number
 
 PHASE, POWER, DISTRICT, RESULT = range(4)
@@ -54,13 +53,6 @@ def values(context: BotContext) -> dict[str, Any]:
 
 def cancel_row() -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(_("Cancel"), callback_data=CANCEL)]
-
-
-async def say(update: Update, text: str, markup: Any = None) -> None:
-    if update.callback_query is not None:
-        await answer_once(update.callback_query)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 async def start(update: Update, context: BotContext) -> int:
@@ -139,25 +131,17 @@ async def ask_district(update: Update) -> int:
 
 async def type_district(update: Update, context: BotContext) -> int:
     assert update.effective_message is not None
-    typed = (update.effective_message.text or "").strip()
-    district = find_district(typed)
-    if district is None:
-        matches = search_districts(typed, limit=6)
-        if len(matches) == 1:
-            district = matches[0]
-        elif matches:
-            rows = [
-                [InlineKeyboardButton(d.name, callback_data=CB + "district:" + d.name)]
-                for d in matches
-            ]
-            await say(
-                update, _("Which one do you mean?"), InlineKeyboardMarkup([*rows, cancel_row()])
-            )
-            return DISTRICT
-        else:
-            await say(update, "⚠️ " + _("I could not find such a city or district."))
-            return await ask_district(update)
-    return await district_chosen(update, context, district)
+    matches = district_candidates(update.effective_message.text or "")
+    if len(matches) == 1:
+        return await district_chosen(update, context, matches[0])
+    if not matches:
+        await say(update, "⚠️ " + _("I could not find such a city or district."))
+        return await ask_district(update)
+    rows = [
+        [InlineKeyboardButton(d.name, callback_data=CB + "district:" + d.name)] for d in matches
+    ]
+    await say(update, _("Which one do you mean?"), InlineKeyboardMarkup([*rows, cancel_row()]))
+    return DISTRICT
 
 
 async def press_district(update: Update, context: BotContext) -> int:
@@ -271,26 +255,24 @@ def build() -> ConversationHandler[BotContext]:
             button("again", again),
         ],
     }
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[
-                MessageHandler(
-                    filters.ChatType.PRIVATE
-                    & filters.Regex(menu_item_pattern(MENU_LABELS[MenuItem.FEE_CALCULATOR])),
-                    start,
-                ),
-                CommandHandler("fee", start, filters=filters.ChatType.PRIVATE),
-            ],
-            states=states,
-            fallbacks=[
-                CallbackQueryHandler(cancel, pattern=f"^{CANCEL}$"),
-                CommandHandler("cancel", cancel),
-                menu_exit(),
-                MessageHandler(filters.ALL & ~filters.COMMAND, wrong_kind),
-                CallbackQueryHandler(wrong_kind),
-            ],
-            name="fee_calculator",
-            persistent=True,
-            allow_reentry=True,
-        )
+    return conversation(
+        entry_points=[
+            MessageHandler(
+                filters.ChatType.PRIVATE
+                & filters.Regex(menu_item_pattern(MenuItem.FEE_CALCULATOR)),
+                start,
+            ),
+            CommandHandler("fee", start, filters=filters.ChatType.PRIVATE),
+        ],
+        states=states,
+        fallbacks=[
+            CallbackQueryHandler(cancel, pattern=f"^{CANCEL}$"),
+            CommandHandler("cancel", cancel),
+            menu_exit(),
+            MessageHandler(filters.ALL & ~filters.COMMAND, wrong_kind),
+            CallbackQueryHandler(wrong_kind),
+        ],
+        name="fee_calculator",
+        persistent=True,
+        allow_reentry=True,
+    )

@@ -7,7 +7,6 @@ still lands.
 
 from __future__ import annotations
 
-import warnings
 from typing import Final
 
 from telegram import Update
@@ -18,19 +17,19 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from chat.context import LOCALE_KEY, BotContext
+from chat.conversation import conversation
 from chat.keyboards import (
     LANGUAGE_CALLBACK_PREFIX,
-    MENU_LABELS,
     MenuItem,
     language_keyboard,
     main_menu,
+    menu_item_pattern,
 )
 from chat.menu import menu_exit
 from chat.queries import answer_once
-from i18n import LANGUAGE_NAMES, LOCALES, _, normalize_locale, set_locale, translate
+from i18n import LANGUAGE_NAMES, LOCALES, _, normalize_locale, set_locale
 from storage import citizens
 
 CHOOSING_LANGUAGE: Final = 1
@@ -133,41 +132,33 @@ async def cancel(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-def _language_item_pattern() -> str:
-    import re
-
-    labels = sorted({translate(MENU_LABELS[MenuItem.LANGUAGE], loc) for loc in LOCALES})
-    return "^(?i:" + "|".join(re.escape(label) for label in labels) + r")\s*$"
-
-
 def build() -> ConversationHandler[BotContext]:
     private = filters.ChatType.PRIVATE
-    with warnings.catch_warnings():
-        # Tracking per chat (not per message) is what we want for a one-question dialogue.
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("start", start, filters=private),
-                CommandHandler("language", ask_language, filters=private),
-                MessageHandler(private & filters.Regex(_language_item_pattern()), ask_language),
-                # A language button pressed on an old message still counts.
-                CallbackQueryHandler(choose_by_button, pattern=f"^{LANGUAGE_CALLBACK_PREFIX}"),
-            ],
-            states={
-                CHOOSING_LANGUAGE: [
-                    menu_exit(),
-                    CallbackQueryHandler(choose_by_button, pattern=f"^{LANGUAGE_CALLBACK_PREFIX}"),
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, choose_by_text),
-                ],
-            },
-            fallbacks=[
+    return conversation(
+        entry_points=[
+            CommandHandler("start", start, filters=private),
+            CommandHandler("language", ask_language, filters=private),
+            MessageHandler(
+                private & filters.Regex(menu_item_pattern(MenuItem.LANGUAGE)), ask_language
+            ),
+            # A language button pressed on an old message still counts.
+            CallbackQueryHandler(choose_by_button, pattern=f"^{LANGUAGE_CALLBACK_PREFIX}"),
+        ],
+        states={
+            CHOOSING_LANGUAGE: [
                 menu_exit(),
-                CommandHandler("cancel", cancel),
-                CommandHandler("start", start),
-                CommandHandler("language", ask_language),
-                MessageHandler(filters.ALL, choose_by_text),
+                CallbackQueryHandler(choose_by_button, pattern=f"^{LANGUAGE_CALLBACK_PREFIX}"),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, choose_by_text),
             ],
-            name="language",
-            persistent=True,
-            allow_reentry=True,
-        )
+        },
+        fallbacks=[
+            menu_exit(),
+            CommandHandler("cancel", cancel),
+            CommandHandler("start", start),
+            CommandHandler("language", ask_language),
+            MessageHandler(filters.ALL, choose_by_text),
+        ],
+        name="language",
+        persistent=True,
+        allow_reentry=True,
+    )

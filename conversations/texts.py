@@ -1,11 +1,10 @@
-"""Texts the dialogues share: why an answer was refused, and menu-label patterns."""
+"""Texts the dialogues share: why an answer was refused."""
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
-from i18n import LOCALES, N_, _, translate
+from i18n import N_, _
 
 # Why an answer was refused, by the `reason` the domain gives.
 REASONS: Final[dict[str, str]] = {
@@ -28,9 +27,3 @@ REASONS: Final[dict[str, str]] = {
 def reason_text(error: Exception) -> str:
     reason = getattr(error, "reason", "invalid")
     return _(REASONS.get(reason, REASONS["invalid"]))
-
-
-def menu_item_pattern(label: str) -> str:
-    """A regex matching one menu label in any locale (a keyboard may be in another language)."""
-    labels = sorted({translate(label, locale) for locale in LOCALES})
-    return "^(?i:" + "|".join(re.escape(text) for text in labels) + r")\s*$"

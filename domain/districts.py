@@ -333,3 +333,9 @@ def search_districts(text: str, limit: int = 6) -> list[District]:
     for _, _, district in sorted(scored, key=lambda item: (item[0], item[1]), reverse=True):
         add(district)
     return found[:limit]
+
+
+def district_candidates(text: str, limit: int = 6) -> list[District]:
+    """What a typed name may mean: the exact match alone, else the best guesses."""
+    exact = find_district(text)
+    return [exact] if exact is not None else search_districts(text, limit=limit)

@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from chat.context import BotContext
 from chat.keyboards import main_menu
-from chat.queries import answer_once
+from chat.queries import say
 from delivery.notices import status_label
 from domain.application_status import ApplicationStatus, TransitionError, can_withdraw
 from i18n import N_, _, current_locale, format_datetime, format_money
@@ -29,10 +29,8 @@ NOT_FOUND: Final = N_(
 
 
 async def reply(update: Update, text: str, markup: Any = None) -> None:
-    if update.callback_query is not None:
-        await answer_once(update.callback_query)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(text, reply_markup=markup or main_menu())
+    """Answer with the main menu unless the answer has buttons of its own."""
+    await say(update, text, markup or main_menu())
 
 
 def summary_line(application: Application) -> str:

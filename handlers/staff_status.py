@@ -7,7 +7,6 @@ exist for them, and a forged button is refused.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -19,10 +18,10 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from chat.context import BotContext
-from chat.queries import answer_once
+from chat.conversation import conversation
+from chat.queries import answer_once, say
 from delivery.notices import status_label
 from domain.application_status import ApplicationStatus, TransitionError, allowed_targets
 from i18n import N_, _, current_locale, format_datetime, format_money
@@ -44,13 +43,6 @@ REFUSALS: Final[dict[str, str]] = {
     "unknown_status": N_("Unknown status."),
     "changed_meanwhile": N_("Someone changed this application a moment ago; please look again."),
 }
-
-
-async def say(update: Update, text: str, markup: Any = None) -> None:
-    if update.callback_query is not None:
-        await answer_once(update.callback_query)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 def staff_view(application: Application, history: list[ApplicationStatusChange]) -> str:
@@ -184,24 +176,22 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 
 def build(staff: filters.BaseFilter) -> list[BaseHandler[Update, BotContext, Any]]:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
-        conversation: ConversationHandler[BotContext] = ConversationHandler(
-            entry_points=[
-                CallbackQueryHandler(choose_target, pattern=rf"^{CB}{NUMBER_PATTERN}:[a-z_]+$"),
-            ],
-            states={
-                COMMENT: [
-                    CallbackQueryHandler(no_comment, pattern=f"^{CB}nocomment$"),
-                    MessageHandler(staff & filters.TEXT & ~filters.COMMAND, typed_comment),
-                ]
-            },
-            fallbacks=[
-                CallbackQueryHandler(cancel, pattern=f"^{CB}cancel$"),
-                CommandHandler("cancel", cancel, filters=staff),
-            ],
-            name="staff_status",
-            persistent=True,
-            allow_reentry=True,
-        )
-    return [CommandHandler("status", show, filters=staff), conversation]
+    dialogue = conversation(
+        entry_points=[
+            CallbackQueryHandler(choose_target, pattern=rf"^{CB}{NUMBER_PATTERN}:[a-z_]+$"),
+        ],
+        states={
+            COMMENT: [
+                CallbackQueryHandler(no_comment, pattern=f"^{CB}nocomment$"),
+                MessageHandler(staff & filters.TEXT & ~filters.COMMAND, typed_comment),
+            ]
+        },
+        fallbacks=[
+            CallbackQueryHandler(cancel, pattern=f"^{CB}cancel$"),
+            CommandHandler("cancel", cancel, filters=staff),
+        ],
+        name="staff_status",
+        persistent=True,
+        allow_reentry=True,
+    )
+    return [CommandHandler("status", show, filters=staff), dialogue]

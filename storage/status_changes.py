@@ -72,11 +72,9 @@ async def change_status(
         update(Application)
         .where(Application.id == application.id, Application.status == current)
         .values(status=status, status_changed_at=moment)
-        .execution_options(synchronize_session=False)
-    )
+    )  # the ORM applies the new values to `application` too (no second read)
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         raise TransitionError("changed_meanwhile", current, target)
-    await session.refresh(application)
     change = ApplicationStatusChange(
         application_id=application.id,
         from_status=current,
