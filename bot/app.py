@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from telegram import BotCommand
 from telegram.ext import ApplicationBuilder, ContextTypes, PersistenceInput
 
+import conversations.acts
 import conversations.connection_request
 import conversations.draft_reminders
 import conversations.fee_calculator
 import conversations.language
+import delivery.act_reminders
 import handlers.locale
 import handlers.menu
 import handlers.my_applications
@@ -28,6 +32,7 @@ PUBLIC_COMMANDS = (
     ("language", N_("Change the language")),
     ("apply", N_("Apply for a connection")),
     ("fee", N_("Calculate the connection fee")),
+    ("acts", N_("Acts and payments")),
     ("cancel", N_("Stop the current step")),
 )
 
@@ -62,13 +67,30 @@ def build_application(
     application.add_handler(conversations.language.build())
     application.add_handler(conversations.fee_calculator.build())
     application.add_handler(conversations.connection_request.build())
+    application.add_handler(conversations.acts.build())
     application.add_handlers(handlers.staff.build(services.staff_ids))
     application.add_handlers(handlers.my_applications.build())
     application.add_handlers(handlers.menu.build())
     application.add_handlers(handlers.menu.build_fallbacks())
     application.add_error_handler(on_error)
     conversations.draft_reminders.schedule(application)
+    schedule_act_reminders(application)
     return application
+
+
+async def act_reminders_job(context: BotContext) -> None:
+    await delivery.act_reminders.queue_due_reminders(context.services.sessions, datetime.now(UTC))
+
+
+def schedule_act_reminders(application: BotApplication) -> None:
+    """Every few minutes: the acts' payment reminders due today (queued once each)."""
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            act_reminders_job,
+            interval=delivery.act_reminders.SWEEP_EVERY,
+            first=timedelta(seconds=30),
+            name="act-reminders",
+        )
 
 
 async def publish_commands(application: BotApplication) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
 import bot.webhook
+import handlers.acts_api
 import handlers.health
 import handlers.openapi
 import handlers.staff_api
@@ -23,6 +24,7 @@ from chat.context import BotApplication, Services
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE
 from integrations.citizen_registry import CitizenRegistry, HttpCitizenRegistry, TypedIn
 from integrations.power_centres import CsvPowerCentres, HttpGis, PowerCentres
+from integrations.subscribers import HttpBilling, StoredSubscribers, SubscriberDirectory
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade_to_head
 
@@ -42,12 +44,17 @@ def make_services(settings: Settings, engine: AsyncEngine) -> Services:
         if settings.citizen_registry_url
         else TypedIn()
     )
+    sessions = make_session_factory(engine)
+    subscribers: SubscriberDirectory = (
+        HttpBilling(settings.billing_url) if settings.billing_url else StoredSubscribers(sessions)
+    )
     return Services(
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         staff_ids=settings.staff_telegram_ids,
         power_centres=power_centres,
         citizen_registry=registry,
+        subscribers=subscribers,
     )
 
 
@@ -109,6 +116,7 @@ async def http_server(
     app[handlers.health.SERVICES] = services
     app.add_routes(handlers.health.routes())
     app.add_routes(handlers.staff_api.routes(settings.staff_api_token))
+    app.add_routes(handlers.acts_api.routes(settings.staff_api_token))
     app.add_routes(handlers.openapi.routes())
     if application is not None and settings.webhook_url:
         secret = settings.webhook_secret_token

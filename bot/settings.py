@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     power_centres_file: Path | None = None
     gis_url: str | None = None
     citizen_registry_url: str | None = None
+    billing_url: str | None = None
     # outbox delivery (see delivery/dispatcher.py)
     run_dispatcher_in_serve: bool = True
     sms_provider_auth: SecretStr | None = None
@@ -96,6 +97,7 @@ class Settings(BaseSettings):
         "webhook_url",
         "gis_url",
         "citizen_registry_url",
+        "billing_url",
         "sms_provider_url",
     )
     @classmethod

@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from i18n import normalize_locale
 from integrations.citizen_registry import CitizenRegistry
 from integrations.power_centres import PowerCentres
+from integrations.subscribers import SubscriberDirectory
 
 SERVICES_KEY = "services"
 LOCALE_KEY = "locale"  # in user_data: the language the citizen chose
@@ -26,6 +27,7 @@ class Services:
     staff_ids: Set[int]
     power_centres: PowerCentres
     citizen_registry: CitizenRegistry
+    subscribers: SubscriberDirectory
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -39,7 +39,7 @@ from chat.conversation import conversation
 from chat.keyboards import MenuItem, main_menu, menu_item_pattern
 from chat.menu import leave_for_menu, menu_exit
 from chat.queries import answer_once, say
-from conversations import fee_calculator, quote_text
+from conversations import fee_calculator, phone_check, quote_text
 from conversations.connection_draft import Draft, drop_draft, load_draft, save_draft
 from conversations.texts import reason_text
 from delivery import notices
@@ -56,7 +56,7 @@ from domain.connection_fees import (
 )
 from domain.districts import District, district_candidates, find_district
 from i18n import N_, _, current_locale, format_number
-from storage import applications, phone_verifications
+from storage import applications
 from storage.models import ObjectType
 
 log = logging.getLogger(__name__)
@@ -881,53 +881,18 @@ async def typed_phone(update: Update, context: BotContext) -> int:
         return await advance(update, context, draft, PHONE)
     draft.pending_phone = phone
     draft.phone_verified = False
-    sent = await send_code(update, context, phone)
+    sent = await phone_check.send_code(update, context, phone)
     if not sent:
         await ask_phone(update, context)
         return PHONE
     return await go(update, context, draft, PHONE_CODE, push=PHONE)
 
 
-async def send_code(update: Update, context: BotContext, phone: str) -> bool:
-    """Issue a code and queue its SMS; False (with a message) if asked again too soon."""
-    user = update.effective_user
-    assert user is not None
-    async with context.services.sessions.begin() as session:
-        outcome = await phone_verifications.issue_code(
-            session, telegram_user_id=user.id, phone=phone, now=now()
-        )
-        if isinstance(outcome, phone_verifications.TooSoon):
-            await say(
-                update,
-                _(
-                    "A code was sent less than a minute ago. You can ask for a new one in "
-                    "{seconds} seconds."
-                ).format(seconds=outcome.seconds_left),
-            )
-            return False
-        await notices.queue_verification_code(
-            session,
-            phone=phone,
-            code=outcome.code,
-            verification_id=outcome.verification_id,
-            locale=current_locale(),
-        )
-    return True
-
-
 async def typed_code(update: Update, context: BotContext) -> int:
     draft = draft_of(context)
-    user = update.effective_user
-    assert user is not None and draft.pending_phone is not None
-    code = "".join(_typed(update).split())
-    if not (code.isdigit() and len(code) == phone_verifications.CODE_DIGITS):
-        return await refuse(update, context, PHONE_CODE, _("The code has 6 digits."))
-    async with context.services.sessions.begin() as session:
-        result, left = await phone_verifications.check_code(
-            session, telegram_user_id=user.id, phone=draft.pending_phone, code=code, now=now()
-        )
-    Result = phone_verifications.CheckResult
-    if result == Result.VERIFIED:
+    assert draft.pending_phone is not None
+    refused = await phone_check.check_code(update, context, draft.pending_phone, _typed(update))
+    if refused is None:
         draft.phone, draft.phone_verified, draft.pending_phone = draft.pending_phone, True, None
         await say(
             update,
@@ -935,27 +900,14 @@ async def typed_code(update: Update, context: BotContext) -> int:
             main_menu(),
         )
         return await advance(update, context, draft, PHONE_CODE)
-    if result == Result.WRONG:
-        return await refuse(
-            update,
-            context,
-            PHONE_CODE,
-            _("The code is not right. Tries left: {left}.").format(left=left),
-        )
-    reason = {
-        Result.EXPIRED: _("The code has expired. Press «Send the code again»."),
-        Result.TOO_MANY_ATTEMPTS: _(
-            "Too many wrong codes. Press «Send the code again» for a new one."
-        ),
-    }.get(result, _("Press «Send the code again»."))
-    return await refuse(update, context, PHONE_CODE, reason)
+    return await refuse(update, context, PHONE_CODE, refused)
 
 
 async def resend_code(update: Update, context: BotContext) -> int:
     draft = draft_of(context)
     if draft.pending_phone is None:
         return await go(update, context, draft, PHONE, push=None)
-    await send_code(update, context, draft.pending_phone)
+    await phone_check.send_code(update, context, draft.pending_phone)
     await ask_phone_code(update, context)
     return PHONE_CODE
 

@@ -256,6 +256,11 @@ class Dispatcher:
             except ValueError:
                 raise PermanentError(f"not a Telegram chat id: {job.recipient!r}") from None
             parse_mode = payload.get("parse_mode")
+            if "photo" in payload:
+                await self.telegram.send_photo(
+                    chat_id, _text(payload, "photo"), str(payload.get("caption") or "")
+                )
+                return
             await self.telegram.send(
                 chat_id,
                 _text(payload, "text"),

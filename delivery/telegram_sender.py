@@ -8,6 +8,7 @@ whether to try again (and when) or to give up. ``BadRequest`` and ``TimedOut`` a
 from __future__ import annotations
 
 import warnings
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from telegram import Bot
@@ -48,8 +49,15 @@ class TelegramSender:
         self.bot = bot
 
     async def send(self, chat_id: int, text: str, *, parse_mode: str | None = None) -> None:
+        await self._call(self.bot.send_message(chat_id, text, parse_mode=parse_mode))
+
+    async def send_photo(self, chat_id: int, file_id: str, caption: str = "") -> None:
+        """A photo Telegram already has (a ``file_id`` a citizen sent us)."""
+        await self._call(self.bot.send_photo(chat_id, file_id, caption=caption or None))
+
+    async def _call(self, sending: Awaitable[object]) -> None:
         try:
-            await self.bot.send_message(chat_id, text, parse_mode=parse_mode)
+            await sending
         except RetryAfter as error:
             raise RetryableError(str(error), retry_after_seconds(error)) from error
         except Forbidden as error:

@@ -294,3 +294,20 @@ def parse_registry_number(text: str) -> str:
     if not any(char.isalnum() for char in number):
         raise IdentifierError("characters")
     return number
+
+
+# ----------------------------------------------------------------------------- subscriber code
+
+SUBSCRIBER_CODE_DIGITS: Final = 15
+
+
+def parse_subscriber_code(text: str) -> str:
+    """The 15-digit subscriber code (abonent kodu); spaces and dashes between groups forgiven."""
+    compact = "".join(_clean(text).split()).replace("-", "")
+    if not compact:
+        raise IdentifierError("empty")
+    if not compact.isascii() or not compact.isdigit():
+        raise IdentifierError("characters")
+    if len(compact) != SUBSCRIBER_CODE_DIGITS:
+        raise IdentifierError("length")
+    return compact

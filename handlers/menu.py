@@ -34,26 +34,15 @@ HELP_TEXT: Final = N_(
     "/cancel stops any step and brings you back to the menu. The call centre is 199."
 )
 
-COMING_SOON: Final = N_(
-    "This service is not available in the bot yet; we are working on it. Until then you can "
-    "use the www.e-gov.az portal or call 199."
-)
-
 
 async def show_help(update: Update, context: BotContext) -> None:
     assert update.effective_message is not None
     await update.effective_message.reply_text(_(HELP_TEXT), reply_markup=main_menu())
 
 
-async def coming_soon(update: Update, context: BotContext) -> None:
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(_(COMING_SOON), reply_markup=main_menu())
-
-
 MenuCallback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
-# Items whose feature has landed get their own handler (usually a conversation entry point,
-# registered before this one); the rest answer honestly that they are coming.
+# Most items are a dialogue's entry point (registered before this handler); these are not.
 MENU_ACTIONS: Final[dict[MenuItem, MenuCallback]] = {
     MenuItem.HELP: show_help,
     MenuItem.MY_APPLICATIONS: handlers.my_applications.list_mine,
@@ -63,7 +52,7 @@ MENU_ACTIONS: Final[dict[MenuItem, MenuCallback]] = {
 async def menu_choice(update: Update, context: BotContext) -> None:
     assert update.effective_message is not None
     item = menu_item_for(update.effective_message.text)
-    action = MENU_ACTIONS.get(item, coming_soon) if item else show_menu
+    action = MENU_ACTIONS.get(item, show_menu) if item else show_menu
     await action(update, context)
 
 

@@ -360,7 +360,8 @@ async def read_body(request: web.Request) -> bytes:
     return bytes(body)
 
 
-def parse_status_request(raw: bytes) -> StatusRequest:
+def json_object(raw: bytes, known: frozenset[str]) -> dict[str, Any]:
+    """The body as a JSON object with only ``known`` fields; 400 otherwise."""
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
@@ -368,8 +369,13 @@ def parse_status_request(raw: bytes) -> StatusRequest:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_body", "the body must be a JSON object")
     for name in body:
-        if name not in BODY_FIELDS:
+        if name not in known:
             raise bad_field("unknown_field", name, f"unknown field {name!r}")
+    return body
+
+
+def parse_status_request(raw: bytes) -> StatusRequest:
+    body = json_object(raw, BODY_FIELDS)
     status = text_field(body, "status", required=True)
     actor = (text_field(body, "actor", required=True) or "").strip()
     if not 1 <= len(actor) <= ACTOR_MAX or not printable(actor, _CONTROL):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
@@ -33,3 +33,20 @@ async def register_telegram_user(
         citizen.updated_at = utcnow()
     await session.flush()
     return citizen
+
+
+async def remember_verified_phone(session: AsyncSession, citizen: Citizen, phone: str) -> None:
+    """The citizen has just proved ``phone`` with an SMS code: it becomes their verified phone.
+
+    Numbers are recycled, so the latest proof wins: another record holding it as verified
+    loses the mark (one citizen record per verified phone).
+    """
+    await session.execute(
+        update(Citizen)
+        .where(Citizen.phone_e164 == phone, Citizen.phone_verified, Citizen.id != citizen.id)
+        .values(phone_verified=False, updated_at=utcnow())
+    )
+    citizen.phone_e164 = phone
+    citizen.phone_verified = True
+    citizen.updated_at = utcnow()
+    await session.flush()

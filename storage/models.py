@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from domain.acts import ActStatus
 from storage.db import UTCDateTime, utcnow
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -111,14 +112,6 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class ActStatus(StrEnum):
-    OPEN = "open"
-    PAID = "paid"
-    DISCONNECTED = "disconnected"
-    COURT = "court"
     CANCELLED = "cancelled"
 
 
@@ -328,6 +321,53 @@ class ViolationAct(Base):
     paid_amount: Mapped[Decimal | None]
     paid_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class ActStatusChange(Base):
+    """History of an act's status (one row per change, staff or payment)."""
+
+    __tablename__ = "act_status_changes"
+    __table_args__ = (Index("ix_act_status_changes_act_id", "act_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    act_id: Mapped[int] = mapped_column(ForeignKey("violation_acts.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = _created_at()
+
+
+class ActPayment(Base):
+    """A payment against an act; the payment system's reference makes a repeat harmless."""
+
+    __tablename__ = "act_payments"
+    __table_args__ = (UniqueConstraint("act_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    act_id: Mapped[int] = mapped_column(ForeignKey("violation_acts.id", ondelete="CASCADE"))
+    amount: Mapped[Decimal]
+    paid_at: Mapped[datetime]
+    reference: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Subscriber(Base):
+    """An electricity account as the billing system knows it: whose phone it is on file.
+
+    Filled by the acts API (each act carries the consumer's phone) and by
+    ``PUT /api/subscribers/{code}`` from the billing system; a chat may follow a code only
+    when this phone is the citizen's verified phone.
+    """
+
+    __tablename__ = "subscribers"
+
+    code: Mapped[str] = mapped_column(String(SUBSCRIBER_CODE_LEN), primary_key=True)
+    phone_e164: Mapped[str | None] = mapped_column(String(PHONE_LEN))
+    address: Mapped[str | None] = mapped_column(String(255))
+    district: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = _updated_at()
 
 

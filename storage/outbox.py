@@ -22,9 +22,14 @@ async def enqueue(
     idempotency_key: str,
     citizen_id: int | None = None,
     priority: int = Priority.NOTICE,
+    not_before: datetime | None = None,
 ) -> bool:
-    """Add a message in the caller's transaction; False if that key was queued before."""
+    """Add a message in the caller's transaction; False if that key was queued before.
+
+    ``not_before`` holds it back until then (e.g. no SMS at night).
+    """
     insert = dialect_insert(session.get_bind().dialect.name)
+    timing = {} if not_before is None else {"next_attempt_at": not_before}
     statement = (
         insert(OutboxMessage)
         .values(
@@ -34,6 +39,7 @@ async def enqueue(
             idempotency_key=idempotency_key,
             citizen_id=citizen_id,
             priority=priority,
+            **timing,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )

@@ -1,4 +1,4 @@
-"""The outside systems over real HTTP: the company GIS and the citizen registry.
+"""The outside systems over real HTTP: the company GIS, the citizen registry and billing.
 
 Each fake system is a real aiohttp server on 127.0.0.1 (an OS-chosen free port); nothing of
 ours is mocked. The last tests run the whole bot with a registry connected.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.emulator import BotApiEmulator
 from bot.runtime import make_services
@@ -25,6 +25,8 @@ from domain.power_centres import SAMPLE_POWER_CENTRES_FILE
 from i18n import translate
 from integrations.citizen_registry import HttpCitizenRegistry, RegistryPerson, TypedIn
 from integrations.power_centres import CsvPowerCentres, HttpGis, NearestCentre
+from integrations.subscribers import DirectoryUnavailable, HttpBilling, StoredSubscribers
+from storage.acts import upsert_subscriber
 from tests.harness import Citizen, bot_on_emulator, settings_for
 from tests.test_connection_request import choose_language, head, question
 from tests.test_crash_recovery import free_port
@@ -411,3 +413,70 @@ async def test_back_after_answering_the_offer_asks_the_fin_again(
         await leyla.says(KNOWN_FIN)  # typed again: looked up again
         shown = await leyla.sees(offer)
         assert "AA1234567" in (shown.text or "")
+
+
+# --------------------------------------------------------------------------- billing
+
+BILLED_CODE = "100200300400500"
+
+
+@asynccontextmanager
+async def billing(handler: Handler) -> AsyncIterator[str]:
+    """``handler`` at ``/billing/{code}``; yields the base URL the bot is configured with."""
+    app = web.Application()
+    app.router.add_get("/billing/{code}", handler)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}/billing/"
+    finally:
+        await runner.cleanup()
+
+
+async def billing_handler(request: web.Request) -> web.StreamResponse:
+    if request.match_info["code"] != BILLED_CODE:
+        return web.json_response({"error": "unknown"}, status=404)
+    return web.json_response({"phone": "0501234567"})
+
+
+async def test_billing_phone_is_normalised_and_unknown_codes_are_none() -> None:
+    async with billing(billing_handler) as url:
+        directory = HttpBilling(url, timeout_seconds=SHORT_TIMEOUT)
+        assert await directory.phone_of(BILLED_CODE) == "+994501234567"
+        assert await directory.phone_of("999999999999999") is None
+    async with billing(answers_json({"phone": None})) as url:
+        assert await HttpBilling(url).phone_of(BILLED_CODE) is None
+
+
+BILLING_FAILURES: dict[str, Handler] = {
+    "server error": answers_json({"phone": "+994501234567"}, status=500),
+    "not JSON": answers_raw("<html>maintenance</html>", content_type="text/html"),
+    "not a phone": answers_json({"phone": "12"}),
+    "wrong type": answers_json({"phone": 994501234567}),
+    "slow": answers_slowly({"phone": "+994501234567"}),
+}
+
+
+@pytest.mark.parametrize("failure", list(BILLING_FAILURES))
+async def test_billing_failure_is_unavailable_not_none(failure: str) -> None:
+    """Never "not yours" because billing is down: the citizen is asked to try later."""
+    async with billing(BILLING_FAILURES[failure]) as url:
+        with pytest.raises(DirectoryUnavailable):
+            await HttpBilling(url, timeout_seconds=SHORT_TIMEOUT).phone_of(BILLED_CODE)
+    with pytest.raises(DirectoryUnavailable):
+        await HttpBilling(closed_port_url()).phone_of(BILLED_CODE)
+
+
+async def test_make_services_stores_subscribers_or_asks_billing(
+    engine: AsyncEngine, database_url: str, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    services = make_services(settings_for(database_url), engine)
+    assert isinstance(services.subscribers, StoredSubscribers)
+    assert await services.subscribers.phone_of(BILLED_CODE) is None
+    async with session_factory.begin() as session:
+        await upsert_subscriber(session, BILLED_CODE, phone="+994501234567")
+    assert await services.subscribers.phone_of(BILLED_CODE) == "+994501234567"
+    settings = settings_for(database_url, billing_url="http://127.0.0.1:9/billing")
+    assert isinstance(make_services(settings, engine).subscribers, HttpBilling)

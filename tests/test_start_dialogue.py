@@ -131,13 +131,12 @@ async def test_language_can_be_changed_from_the_menu(aysel: Person) -> None:
     assert "Язык" in aysel.keyboard()
 
 
-async def test_menu_items_answer_help_or_honestly_not_yet(aysel: Person) -> None:
+async def test_menu_items_answer_help_and_open_their_service(aysel: Person) -> None:
     await choose_azerbaijani(aysel)
     await aysel.says("Kömək")
     assert "Bu botda nələr edə bilərsiniz" in ((await aysel.reply()).text or "")
-    for item in ["Aktlar və ödənişlər"]:
-        await aysel.says(item)
-        assert ((await aysel.reply()).text or "").startswith("Bu xidmət hələ botda yoxdur")
+    await aysel.says("Aktlar və ödənişlər")
+    assert ((await aysel.reply()).text or "").startswith("Burada elektrik hesabınız üzrə")
 
 
 async def test_unknown_input_gets_the_menu_again(aysel: Person) -> None:

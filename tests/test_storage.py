@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from domain.acts import ActStatus
 from storage.db import (
     UTCDateTime,
     create_engine,
@@ -38,7 +39,6 @@ from storage.migrate import (
 )
 from storage.models import (
     ActObjection,
-    ActStatus,
     Application,
     ApplicationStatusChange,
     Base,
@@ -637,7 +637,7 @@ def _table_names(connection: Connection) -> set[str]:
 async def test_upgrade_from_empty_then_downgrade_then_upgrade(fresh_database_url: str) -> None:
     assert await current_revision(fresh_database_url) is None
     await upgrade_to_head(fresh_database_url)
-    assert await current_revision(fresh_database_url) == head_revision() == "0003"
+    assert await current_revision(fresh_database_url) == head_revision() == "0004"
     engine = create_engine(fresh_database_url)
     try:
         async with engine.connect() as connection:
