@@ -16,6 +16,7 @@ import bot.webhook
 import handlers.acts_api
 import handlers.health
 import handlers.openapi
+import handlers.sms_inbound
 import handlers.staff_api
 from bot.app import build_application, publish_commands
 from bot.settings import Settings
@@ -118,6 +119,7 @@ async def http_server(
     app.add_routes(handlers.staff_api.routes(settings.staff_api_token))
     app.add_routes(handlers.acts_api.routes(settings.staff_api_token))
     app.add_routes(handlers.openapi.routes())
+    app.add_routes(handlers.sms_inbound.routes(settings))
     if application is not None and settings.webhook_url:
         secret = settings.webhook_secret_token
         app.add_routes(

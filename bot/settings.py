@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     staff_api_token: SecretStr | None = None
     sms_webhook_secret: SecretStr | None = None
+    sms_webhook_public_url: str | None = None
+    sms_queries_per_hour: int = Field(default=10, ge=1)
+    sms_transliterate: bool = True
     sms_provider_url: str | None = None
     smtp_url: str | None = None
     webhook_url: str | None = None
@@ -98,6 +101,7 @@ class Settings(BaseSettings):
         "gis_url",
         "citizen_registry_url",
         "billing_url",
+        "sms_webhook_public_url",
         "sms_provider_url",
     )
     @classmethod

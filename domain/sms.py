@@ -1,7 +1,8 @@
 """SMS text: transliteration to GSM-7 and segment counting (REFERENCE.md §8).
 
 One letter outside GSM-7 (ə ğ ı İ ş …) turns a whole SMS into UCS-2: 70 characters per
-segment instead of 160. Azerbaijani text is therefore transliterated by default.
+segment instead of 160. Azerbaijani text is therefore transliterated by default, and Russian
+(Cyrillic is never GSM-7) is written in Latin letters.
 """
 
 from __future__ import annotations
@@ -45,13 +46,25 @@ AZ_TO_GSM7: Final = str.maketrans(
     }
 )
 
+# Russian in Latin letters (a simple, readable scheme close to ICAO/passport transliteration).
+_RU: Final = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
+}  # fmt: skip
+RU_TO_GSM7: Final = str.maketrans(
+    {**_RU, **{upper: latin.capitalize() for lower, latin in _RU.items()
+               if (upper := lower.upper()) != lower}}
+)  # fmt: skip
+
 SINGLE_LIMITS: Final = {"gsm7": 160, "ucs2": 70}
 MULTI_LIMITS: Final = {"gsm7": 153, "ucs2": 67}
 
 
 def transliterate(text: str) -> str:
-    """Azerbaijani (and typographic) letters replaced by their closest GSM-7 letters."""
-    return text.translate(AZ_TO_GSM7)
+    """Azerbaijani, Russian and typographic letters replaced by their closest GSM-7 letters."""
+    return text.translate(AZ_TO_GSM7).translate(RU_TO_GSM7)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.acts import ActStatus, ActTransitionError, check_act_transition
@@ -290,6 +290,24 @@ async def open_acts_due_on(session: AsyncSession, days: Iterable[date]) -> Seque
         select(ViolationAct)
         .where(ViolationAct.status == ActStatus.OPEN, ViolationAct.due_on.in_(list(days)))
         .order_by(ViolationAct.id)
+    )
+    return result.scalars().all()
+
+
+#: Statuses in which an act is still owed.
+UNPAID: tuple[ActStatus, ...] = (ActStatus.OPEN, ActStatus.DISCONNECTED, ActStatus.COURT)
+
+
+async def unpaid_for_phone(session: AsyncSession, phone: str) -> Sequence[ViolationAct]:
+    """Unpaid acts whose phone on file (on the act or for its subscriber code) is ``phone``."""
+    codes = select(Subscriber.code).where(Subscriber.phone_e164 == phone)
+    result = await session.execute(
+        select(ViolationAct)
+        .where(
+            ViolationAct.status.in_(UNPAID),
+            or_(ViolationAct.consumer_phone_e164 == phone, ViolationAct.subscriber_code.in_(codes)),
+        )
+        .order_by(ViolationAct.due_on, ViolationAct.id)
     )
     return result.scalars().all()
 

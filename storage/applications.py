@@ -113,16 +113,7 @@ async def submit(
 async def _remember_contacts(
     session: AsyncSession, citizen: Citizen, *, phone: str, email: str | None
 ) -> None:
-    """Keep the verified phone on the citizen, unless another record already owns it."""
-    owner = await session.execute(
-        select(Citizen.id).where(Citizen.phone_e164 == phone, Citizen.phone_verified)
-    )
-    owner_id = owner.scalar_one_or_none()
-    if owner_id is None or owner_id == citizen.id:
-        await session.execute(
-            update(Citizen)
-            .where(Citizen.id == citizen.id)
-            .values(phone_e164=phone, phone_verified=True, updated_at=utcnow())
-        )
+    """The phone was verified in the dialogue: it becomes the citizen's verified phone."""
+    await citizens.remember_verified_phone(session, citizen, phone)
     if email:
         await session.execute(update(Citizen).where(Citizen.id == citizen.id).values(email=email))

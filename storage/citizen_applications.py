@@ -62,3 +62,20 @@ async def one_of_mine(
         )
     )
     return rows.scalar_one_or_none()
+
+
+async def for_phone(
+    session: AsyncSession, phone: str, number: str | None = None
+) -> Sequence[Application]:
+    """Applications submitted with this verified phone (one number's, if given), newest first.
+
+    The SMS channel's view: the gateway vouches for the sender's number, and an application's
+    phone was verified when it was submitted.
+    """
+    statement = select(Application).where(Application.phone_e164 == phone)
+    if number is not None:
+        statement = statement.where(Application.number == number)
+    rows = await session.execute(
+        statement.order_by(Application.created_at.desc(), Application.id.desc()).limit(LIST_LIMIT)
+    )
+    return rows.scalars().all()

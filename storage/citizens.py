@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
-from storage.models import Citizen
+from storage.models import Citizen, SubscriberLink
 
 
 async def by_telegram_user(session: AsyncSession, telegram_user_id: int) -> Citizen | None:
@@ -36,17 +36,60 @@ async def register_telegram_user(
 
 
 async def remember_verified_phone(session: AsyncSession, citizen: Citizen, phone: str) -> None:
-    """The citizen has just proved ``phone`` with an SMS code: it becomes their verified phone.
+    """The citizen has just proved ``phone`` (SMS code or own contact): it is theirs now.
 
-    Numbers are recycled, so the latest proof wins: another record holding it as verified
-    loses the mark (one citizen record per verified phone).
+    One citizen record per verified phone. A record that knew the phone only from SMS (no
+    Telegram account) is the same person: its SMS preferences and followed subscriber codes
+    move here and it is removed. A record of another Telegram account loses the mark: numbers
+    are recycled, and the latest proof wins.
     """
-    await session.execute(
-        update(Citizen)
-        .where(Citizen.phone_e164 == phone, Citizen.phone_verified, Citizen.id != citizen.id)
-        .values(phone_verified=False, updated_at=utcnow())
+    result = await session.execute(
+        select(Citizen).where(
+            Citizen.phone_e164 == phone, Citizen.phone_verified, Citizen.id != citizen.id
+        )
     )
+    for other in result.scalars().all():
+        if other.telegram_user_id is None:
+            await _absorb(session, citizen, other)
+        else:
+            other.phone_verified = False
+            other.updated_at = utcnow()
+    await session.flush()
     citizen.phone_e164 = phone
     citizen.phone_verified = True
     citizen.updated_at = utcnow()
     await session.flush()
+
+
+async def _absorb(session: AsyncSession, citizen: Citizen, sms_only: Citizen) -> None:
+    citizen.sms_opted_out = citizen.sms_opted_out or sms_only.sms_opted_out
+    citizen.notify_sms = citizen.notify_sms and sms_only.notify_sms
+    kept = select(SubscriberLink.subscriber_code).where(SubscriberLink.citizen_id == citizen.id)
+    await session.execute(
+        update(SubscriberLink)
+        .where(
+            SubscriberLink.citizen_id == sms_only.id,
+            SubscriberLink.subscriber_code.not_in(kept),
+        )
+        .values(citizen_id=citizen.id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.delete(sms_only)
+
+
+async def by_verified_phone(session: AsyncSession, phone: str) -> Citizen | None:
+    result = await session.execute(
+        select(Citizen).where(Citizen.phone_e164 == phone, Citizen.phone_verified)
+    )
+    return result.scalar_one_or_none()
+
+
+async def for_sms_sender(session: AsyncSession, phone: str, *, locale: str) -> Citizen:
+    """The citizen behind a phone that wrote to us by SMS (the gateway vouches for the
+    number); created without a Telegram account when there is none."""
+    citizen = await by_verified_phone(session, phone)
+    if citizen is None:
+        citizen = Citizen(phone_e164=phone, phone_verified=True, locale=locale)
+        session.add(citizen)
+        await session.flush()
+    return citizen

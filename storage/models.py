@@ -469,9 +469,14 @@ class BroadcastRecipient(Base):
 
 
 class SmsInbound(Base):
-    """An SMS received from the gateway, deduplicated by the provider's message id."""
+    """An SMS received from the gateway, deduplicated by the provider's message id.
+
+    The rows of the last hour from one phone are its query limit; ``limited`` marks the one
+    message that was told so (later ones in the hour get silence).
+    """
 
     __tablename__ = "sms_inbound"
+    __table_args__ = (Index("ix_sms_inbound_from_phone_received_at", "from_phone", "received_at"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     provider_message_id: Mapped[str] = mapped_column(String(128), unique=True)
@@ -479,6 +484,8 @@ class SmsInbound(Base):
     text: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = _created_at()
     handled_at: Mapped[datetime | None]
+    command: Mapped[str | None] = mapped_column(String(16))
+    limited: Mapped[bool] = mapped_column(default=False, server_default=FALSE)
 
 
 # --------------------------------------------------------------------------- python-telegram-bot
