@@ -8,6 +8,7 @@ from telegram import BotCommand
 from telegram.ext import ApplicationBuilder, ContextTypes, PersistenceInput
 
 import conversations.acts
+import conversations.broadcast
 import conversations.connection_request
 import conversations.draft_reminders
 import conversations.fee_calculator
@@ -16,6 +17,7 @@ import delivery.act_reminders
 import handlers.locale
 import handlers.menu
 import handlers.my_applications
+import handlers.notifications
 import handlers.staff
 from bot.settings import Settings
 from bot.update_processor import PerChatUpdateProcessor
@@ -33,6 +35,7 @@ PUBLIC_COMMANDS = (
     ("apply", N_("Apply for a connection")),
     ("fee", N_("Calculate the connection fee")),
     ("acts", N_("Acts and payments")),
+    ("notifications", N_("Announcements on or off")),
     ("cancel", N_("Stop the current step")),
 )
 
@@ -68,13 +71,16 @@ def build_application(
     application.add_handler(conversations.fee_calculator.build())
     application.add_handler(conversations.connection_request.build())
     application.add_handler(conversations.acts.build())
+    application.add_handlers(conversations.broadcast.build(services.staff_ids))
     application.add_handlers(handlers.staff.build(services.staff_ids))
     application.add_handlers(handlers.my_applications.build())
+    application.add_handlers(handlers.notifications.build())
     application.add_handlers(handlers.menu.build())
     application.add_handlers(handlers.menu.build_fallbacks())
     application.add_error_handler(on_error)
     conversations.draft_reminders.schedule(application)
     schedule_act_reminders(application)
+    conversations.broadcast.schedule(application)
     return application
 
 

@@ -15,6 +15,7 @@ from telegram import Update
 import bot.webhook
 import handlers.acts_api
 import handlers.health
+import handlers.metrics
 import handlers.openapi
 import handlers.sms_inbound
 import handlers.staff_api
@@ -116,6 +117,7 @@ async def http_server(
     app = web.Application(client_max_size=1024 * 1024)
     app[handlers.health.SERVICES] = services
     app.add_routes(handlers.health.routes())
+    app.add_routes(handlers.metrics.routes())
     app.add_routes(handlers.staff_api.routes(settings.staff_api_token))
     app.add_routes(handlers.acts_api.routes(settings.staff_api_token))
     app.add_routes(handlers.openapi.routes())

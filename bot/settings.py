@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_batch_size: int = Field(default=100, ge=1, le=1000)
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_retry_base_seconds: float = Field(default=5.0, gt=0)
     outbox_retry_cap_seconds: float = Field(default=900.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
+
+from observability import UPDATE_SECONDS, UPDATES
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,16 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            await self._process(update, coroutine)
+            outcome = "handled"
+        finally:
+            UPDATES.labels(outcome).inc()
+            UPDATE_SECONDS.observe(time.perf_counter() - started)
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
             await coroutine

@@ -32,6 +32,9 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
     return DispatchConfig(
         batch_size=settings.outbox_batch_size,
         poll_seconds=settings.outbox_poll_seconds,
+        lease_seconds=settings.outbox_lease_seconds,
+        # a send must not start with less than a quarter of the lease left (at most 30 s)
+        send_margin_seconds=min(30.0, settings.outbox_lease_seconds / 4),
         max_attempts=settings.outbox_max_attempts,
         retry_base_seconds=settings.outbox_retry_base_seconds,
         retry_cap_seconds=settings.outbox_retry_cap_seconds,

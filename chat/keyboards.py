@@ -16,6 +16,7 @@ class MenuItem(StrEnum):
     FEE_CALCULATOR = "fee_calculator"
     MY_APPLICATIONS = "my_applications"
     ACTS_AND_PAYMENTS = "acts_and_payments"
+    NOTIFICATIONS = "notifications"
     LANGUAGE = "language"
     HELP = "help"
 
@@ -25,6 +26,7 @@ MENU_LABELS: Final[dict[MenuItem, str]] = {
     MenuItem.FEE_CALCULATOR: N_("Calculate the fee"),
     MenuItem.MY_APPLICATIONS: N_("My applications"),
     MenuItem.ACTS_AND_PAYMENTS: N_("Acts and payments"),
+    MenuItem.NOTIFICATIONS: N_("Notifications"),
     MenuItem.LANGUAGE: N_("Language"),
     MenuItem.HELP: N_("Help"),
 }
@@ -32,7 +34,7 @@ MENU_LABELS: Final[dict[MenuItem, str]] = {
 MENU_ROWS: Final = (
     (MenuItem.CONNECTION_REQUEST, MenuItem.FEE_CALCULATOR),
     (MenuItem.MY_APPLICATIONS, MenuItem.ACTS_AND_PAYMENTS),
-    (MenuItem.LANGUAGE, MenuItem.HELP),
+    (MenuItem.NOTIFICATIONS, MenuItem.LANGUAGE, MenuItem.HELP),
 )
 
 LANGUAGE_CALLBACK_PREFIX: Final = "lang:"

@@ -48,6 +48,7 @@ from delivery.providers import (
 from delivery.rate_limit import Clock, KeyedBuckets, TokenBucket
 from delivery.telegram_sender import TelegramSender
 from domain.privacy import mask_personal_data
+from observability import DELIVERIES
 from storage import outbox
 from storage.db import utcnow
 from storage.models import Channel, OutboxMessage
@@ -209,6 +210,7 @@ class Dispatcher:
                 log.error("outbox: message %d: %r", job.id, result)
                 result = "error"
             counts[result] += 1
+            DELIVERIES.labels(job.channel, result).inc()
         self.outcomes.update(counts)
         log.info("outbox: %d handled %s", len(jobs), dict(sorted(counts.items())))
         return len(jobs)

@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 
 import handlers.my_applications
+import handlers.notifications
 from chat.context import BotContext
 from chat.keyboards import MenuItem, main_menu, menu_item_for, menu_label_pattern
 from chat.queries import answer_once
@@ -29,6 +30,7 @@ HELP_TEXT: Final = N_(
     "changes.\n"
     "• Acts and payments — acts drawn up for breaking the rules of electricity use, the "
     "amount to pay and its deadline, and objections.\n"
+    "• Notifications — announcements of planned power cuts and service news, on or off.\n"
     "• Language — Azərbaycanca, Русский or English.\n"
     "• Help — this message.\n\n"
     "/cancel stops any step and brings you back to the menu. The call centre is 199."
@@ -46,6 +48,7 @@ MenuCallback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 MENU_ACTIONS: Final[dict[MenuItem, MenuCallback]] = {
     MenuItem.HELP: show_help,
     MenuItem.MY_APPLICATIONS: handlers.my_applications.list_mine,
+    MenuItem.NOTIFICATIONS: handlers.notifications.show,
 }
 
 

@@ -18,6 +18,9 @@ from storage.models import Channel
 STAFF_COMMANDS: Final = (
     ("staff", N_("this list of staff commands")),
     ("status", N_("an application and its status buttons: /status QM-2026-000123")),
+    ("broadcast", N_("a message to citizens: audience, channel, text, preview, send")),
+    ("broadcasts", N_("recent broadcasts and their counts")),
+    ("broadcast_cancel", N_("stop a running broadcast: /broadcast_cancel 12")),
 )
 
 

@@ -15,7 +15,7 @@ from tests.harness import ROOT, settings_for
 
 
 async def test_start_shows_the_greeting_and_numbered_buttons(engine: AsyncEngine) -> None:
-    script = io.StringIO("/start\n1\n6\n:location 40.4 49.8\n:location nowhere\n")
+    script = io.StringIO("/start\n1\n7\n:location 40.4 49.8\n:location nowhere\n")
     out = io.StringIO()
     settings = settings_for(engine.url.render_as_string(hide_password=False))
     await run_console(
@@ -27,7 +27,7 @@ async def test_start_shows_the_greeting_and_numbered_buttons(engine: AsyncEngine
     assert "menu: [1] Qoşulma müraciəti  [2] Haqqı hesabla" in transcript
     assert "[1] Azərbaycanca  [2] Русский  [3] English" in transcript
     assert "bot (edited)> Azərbaycanca ✓" in transcript
-    assert "bot> Bu botda nələr edə bilərsiniz:" in transcript  # 6 = Kömək
+    assert "bot> Bu botda nələr edə bilərsiniz:" in transcript  # 7 = Kömək
     assert "usage: :location LAT LON" in transcript
 
 

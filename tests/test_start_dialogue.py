@@ -24,6 +24,7 @@ AZ_MENU = [
     "Haqqı hesabla",
     "Müraciətlərim",
     "Aktlar və ödənişlər",
+    "Bildirişlər",
     "Dil",
     "Kömək",
 ]

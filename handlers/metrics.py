@@ -1,0 +1,45 @@
+"""``GET /metrics``: Prometheus text format; database gauges are read at each scrape."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select
+
+from handlers.health import SERVICES
+from observability import BROADCAST_REMAINING, BROADCAST_SENT, OUTBOX_DEPTH, REGISTRY
+from storage import broadcasts
+from storage.models import Channel, OutboxMessage, OutboxStatus
+
+PATH: Final = "/metrics"
+
+
+async def read_database_gauges(request: web.Request) -> None:
+    async with request.app[SERVICES].sessions() as session:
+        rows = await session.execute(
+            select(OutboxMessage.channel, OutboxMessage.status, func.count()).group_by(
+                OutboxMessage.channel, OutboxMessage.status
+            )
+        )
+        counts = {(channel, status): int(n) for channel, status, n in rows.all()}
+        for channel in Channel:
+            for status in OutboxStatus:
+                OUTBOX_DEPTH.labels(channel, status).set(counts.get((channel, status), 0))
+        BROADCAST_REMAINING.clear()
+        BROADCAST_SENT.clear()
+        for broadcast in await broadcasts.active(session):
+            progress = await broadcasts.progress(session, broadcast.id)
+            BROADCAST_REMAINING.labels(str(broadcast.id)).set(progress.remaining)
+            BROADCAST_SENT.labels(str(broadcast.id)).set(progress.sent)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    await read_database_gauges(request)
+    body = generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get(PATH, metrics, allow_head=False)]

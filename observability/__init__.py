@@ -1,0 +1,51 @@
+"""What the running bot counts, for ``GET /metrics`` (Prometheus text format).
+
+Counters and histograms are updated where things happen (the update processor, the outbox
+dispatcher); the gauges that describe the database (outbox depth, broadcast progress) are read
+from it when ``/metrics`` is scraped, so they are right whichever process did the work.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY: Final = CollectorRegistry(auto_describe=True)
+
+UPDATES: Final = Counter(
+    "azerishiq_updates_handled",
+    "Telegram updates handled, by outcome",
+    ["outcome"],
+    registry=REGISTRY,
+)
+UPDATE_SECONDS: Final = Histogram(
+    "azerishiq_update_handling_seconds",
+    "Time from taking an update to having handled and persisted it",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+DELIVERIES: Final = Counter(
+    "azerishiq_deliveries",
+    "Outbox messages handled by this process's dispatcher, by channel and result",
+    ["channel", "result"],
+    registry=REGISTRY,
+)
+OUTBOX_DEPTH: Final = Gauge(
+    "azerishiq_outbox_messages",
+    "Outbox rows by channel and status (read from the database at scrape time)",
+    ["channel", "status"],
+    registry=REGISTRY,
+)
+BROADCAST_REMAINING: Final = Gauge(
+    "azerishiq_broadcast_remaining",
+    "Messages of running broadcasts not yet sent (read at scrape time)",
+    ["broadcast"],
+    registry=REGISTRY,
+)
+BROADCAST_SENT: Final = Gauge(
+    "azerishiq_broadcast_sent",
+    "Messages of running broadcasts sent so far (read at scrape time)",
+    ["broadcast"],
+    registry=REGISTRY,
+)
