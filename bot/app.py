@@ -19,6 +19,7 @@ import handlers.menu
 import handlers.my_applications
 import handlers.notifications
 import handlers.staff
+from bot.retrying_request import RetryingRequest
 from bot.settings import Settings
 from bot.update_processor import PerChatUpdateProcessor
 from chat.context import BotApplication, BotContext, Services, attach_services
@@ -27,6 +28,8 @@ from i18n import LOCALES, N_, translate
 from storage.persistence import SqlPersistence
 
 LOCALE_GROUP = -100
+#: HTTP connections to the Bot API for replies (python-telegram-bot's own default).
+CONNECTION_POOL = 256
 
 PUBLIC_COMMANDS = (
     ("start", N_("Start and main menu")),
@@ -61,6 +64,7 @@ def build_application(
         .context_types(ContextTypes(context=BotContext))
         .persistence(persistence)
         .concurrent_updates(processor)
+        .request(RetryingRequest(connection_pool_size=CONNECTION_POOL))
         .build()
     )
     processor.application = application

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
@@ -43,6 +43,7 @@ async def remember_verified_phone(session: AsyncSession, citizen: Citizen, phone
     move here and it is removed. A record of another Telegram account loses the mark: numbers
     are recycled, and the latest proof wins.
     """
+    await hold_phone(session, phone)
     result = await session.execute(
         select(Citizen).where(
             Citizen.phone_e164 == phone, Citizen.phone_verified, Citizen.id != citizen.id
@@ -59,6 +60,27 @@ async def remember_verified_phone(session: AsyncSession, citizen: Citizen, phone
     citizen.phone_verified = True
     citizen.updated_at = utcnow()
     await session.flush()
+
+
+async def hold_phone(session: AsyncSession, phone: str) -> None:
+    """Serialise the transactions that give out a verified phone, until this one ends.
+
+    Two people proving the same number at once (or two SMS from it) would otherwise both see no
+    holder and both take it: the unique index then fails one of them. PostgreSQL: a transaction
+    advisory lock on the number. SQLite has one writer at a time; a first write takes that lock
+    before anything is read.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"phone:{phone}"}
+        )
+    else:
+        await session.execute(
+            update(Citizen)
+            .where(Citizen.phone_e164 == phone)
+            .values(phone_e164=Citizen.phone_e164)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def _absorb(session: AsyncSession, citizen: Citizen, sms_only: Citizen) -> None:
@@ -87,6 +109,7 @@ async def by_verified_phone(session: AsyncSession, phone: str) -> Citizen | None
 async def for_sms_sender(session: AsyncSession, phone: str, *, locale: str) -> Citizen:
     """The citizen behind a phone that wrote to us by SMS (the gateway vouches for the
     number); created without a Telegram account when there is none."""
+    await hold_phone(session, phone)
     citizen = await by_verified_phone(session, phone)
     if citizen is None:
         citizen = Citizen(phone_e164=phone, phone_verified=True, locale=locale)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -685,3 +686,37 @@ def test_alembic_command_line_sees_no_pending_changes(database_url: str, tmp_pat
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No new upgrade operations detected" in result.stdout + result.stderr
+
+
+async def test_two_people_proving_one_number_at_once_do_not_collide(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The latest proof wins, and concurrent proofs are serialised (no unique-index error)."""
+    from storage import citizens
+
+    async with session_factory.begin() as session:
+        for user in (1, 2, 3):
+            await citizens.register_telegram_user(
+                session, telegram_user_id=user, chat_id=user, locale="az"
+            )
+
+    async def prove(user: int) -> None:
+        async with session_factory.begin() as session:
+            citizen = await citizens.by_telegram_user(session, user)
+            assert citizen is not None
+            await citizens.remember_verified_phone(session, citizen, "+994501234567")
+
+    await asyncio.gather(*(prove(user) for user in (1, 2, 3, 1, 2, 3)))
+    async with session_factory() as session:
+        holders = (
+            (
+                await session.execute(
+                    select(Citizen.telegram_user_id).where(
+                        Citizen.phone_e164 == "+994501234567", Citizen.phone_verified
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(holders) == 1
