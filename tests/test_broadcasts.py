@@ -271,8 +271,12 @@ async def test_cancel_withdraws_what_is_not_sent(session_factory: Sessions) -> N
 
 
 async def test_5000_recipients_each_get_it_exactly_once_at_90_percent_of_the_rate(
-    emulator: BotApiEmulator, session_factory: Sessions
+    emulator: BotApiEmulator, session_factory: Sessions, dialect_name: str
 ) -> None:
+    if dialect_name != "postgresql":
+        # 200 s of real time at 25/s: run once per CI run, on the production engine (the
+        # SIGKILL drill below runs on both); `-k 5000` with TEST_DATABASE_URL runs it by hand.
+        pytest.skip("runs on PostgreSQL only, to keep CI under 20 minutes")
     from telegram import Bot
     from telegram.request import HTTPXRequest
 
