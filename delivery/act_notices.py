@@ -13,14 +13,13 @@ from datetime import date, datetime
 from typing import Final
 
 from babel.numbers import format_decimal
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery.notices import sms_text
 from domain.acts import ActStatus, Reminder, sms_allowed_from
 from i18n import DEFAULT_LOCALE, N_, format_date, format_money, translate
-from storage import acts, outbox
-from storage.models import ActObjection, Channel, Citizen, ViolationAct
+from storage import acts, citizens, outbox
+from storage.models import ActObjection, Channel, ViolationAct
 
 REGISTERED: Final = N_(
     "A violation act {number} has been drawn up for the subscriber code {code} ({address}).\n"
@@ -79,13 +78,6 @@ def fill(message: str, act: ViolationAct, locale: str, *, sms: bool = False) -> 
     return sms_text(text) if sms else text
 
 
-async def sms_owner(session: AsyncSession, phone: str) -> Citizen | None:
-    result = await session.execute(
-        select(Citizen).where(Citizen.phone_e164 == phone, Citizen.phone_verified)
-    )
-    return result.scalar_one_or_none()
-
-
 async def queue_act_notice(
     session: AsyncSession,
     act: ViolationAct,
@@ -111,7 +103,7 @@ async def queue_act_notice(
         )
     phone = act.consumer_phone_e164
     if phone:
-        owner = await sms_owner(session, phone)
+        owner = await citizens.by_verified_phone(session, phone)
         if owner is None or (owner.notify_sms and not owner.sms_opted_out):
             queued += await outbox.enqueue(
                 session,

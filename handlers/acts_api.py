@@ -48,6 +48,7 @@ from domain.identifiers import IdentifierError, parse_mobile_phone, parse_subscr
 from domain.recalculation import default_rules
 from handlers.health import SERVICES
 from handlers.staff_api import (
+    _CONTROL,
     ACTOR_MAX,
     CONFLICTS,
     PREFIX,
@@ -97,7 +98,6 @@ STATUS_FIELDS: Final = frozenset({"status", "comment", "actor"})
 SUBSCRIBER_FIELDS: Final = frozenset({"phone", "address", "district"})
 
 _ACT_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9/-]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MONEY = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?")
 _DECIMAL = re.compile(r"[0-9]{1,9}(\.[0-9]{1,3})?")

@@ -278,10 +278,14 @@ async def acts_of_citizen(session: AsyncSession, citizen_id: int) -> list[Violat
 async def act_of_citizen(
     session: AsyncSession, citizen_id: int, number: str
 ) -> ViolationAct | None:
-    for act in await acts_of_citizen(session, citizen_id):
-        if act.number == number:
-            return act
-    return None
+    """The act with this number if the citizen follows its code; None otherwise."""
+    result = await session.execute(
+        select(ViolationAct)
+        .join(SubscriberLink, SubscriberLink.subscriber_code == ViolationAct.subscriber_code)
+        .join(Citizen, _LINK_HOLDS)
+        .where(SubscriberLink.citizen_id == citizen_id, ViolationAct.number == number)
+    )
+    return result.scalars().first()
 
 
 async def open_acts_due_on(session: AsyncSession, days: Iterable[date]) -> Sequence[ViolationAct]:
