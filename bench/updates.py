@@ -87,17 +87,21 @@ class Result:
 
 
 async def crowd(
-    count: int, journey: Callable[[TimedCitizen], Awaitable[None]], emulator: BotApiEmulator
+    count: int,
+    journey: Callable[[TimedCitizen], Awaitable[None]],
+    emulator: BotApiEmulator,
+    first: int = 0,
 ) -> Result:
     timings = Timings()
-    people = [TimedCitizen(emulator, 700_000 + n, timings=timings) for n in range(count)]
+    people = [TimedCitizen(emulator, 700_000 + first + n, timings=timings) for n in range(count)]
     started = time.perf_counter()
     await asyncio.gather(*(journey(person) for person in people))
     return Result(timings.actions, time.perf_counter() - started, timings.latencies)
 
 
-async def connection_requests(database_url: str, citizens: int) -> Result:
-    """``citizens`` complete connection requests at once, on the real bot."""
+async def connection_requests(database_url: str, citizens: int, first: int = 0) -> Result:
+    """``citizens`` complete connection requests at once, on the real bot (new people, from
+    number ``first``, each round)."""
     await upgrade_to_head(database_url)  # a no-op when already there
     engine: AsyncEngine = create_engine(database_url)
     try:
@@ -115,7 +119,7 @@ async def connection_requests(database_url: str, citizens: int) -> Result:
                 await person.presses("cr:submit")
                 await person.sees("QM-")
 
-            return await crowd(citizens, journey, emulator)
+            return await crowd(citizens, journey, emulator, first)
     finally:
         await engine.dispose()
 
@@ -153,8 +157,18 @@ async def echo_baseline(citizens: int, messages_each: int) -> Result:
                 await application.stop()
 
 
+ROUNDS = 2  # each side's best round is reported
+
+
 def run(database_url: str, citizens: int) -> dict[str, Any]:
-    bot = asyncio.run(connection_requests(database_url, citizens))
-    per_citizen = max(1, bot.updates // citizens)
-    echo = asyncio.run(echo_baseline(citizens, per_citizen))
-    return {"bot": bot, "echo": echo}
+    """Bot and echo bot in turns (noise hits both alike); the best round of each."""
+    bots: list[Result] = []
+    echoes: list[Result] = []
+    for round_ in range(ROUNDS):
+        bots.append(
+            asyncio.run(connection_requests(database_url, citizens, first=round_ * citizens))
+        )
+        per_citizen = max(1, bots[-1].updates // citizens)
+        echoes.append(asyncio.run(echo_baseline(citizens, per_citizen)))
+    best = max(bots, key=lambda run: run.per_second)
+    return {"bot": best, "echo": max(echoes, key=lambda run: run.per_second)}

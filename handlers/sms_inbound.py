@@ -27,10 +27,10 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from bot.settings import Settings
-from delivery.sms_queries import IncomingSms, answer
+from delivery.sms_batches import SmsBatches
+from delivery.sms_queries import IncomingSms
 from domain.identifiers import IdentifierError, parse_mobile_phone
 from handlers.health import SERVICES
-from storage.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,18 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 def inbound(settings: Settings) -> Handler:
     secret_setting = settings.sms_webhook_secret
     secret = secret_setting.get_secret_value().encode() if secret_setting else b""
+    batches: list[SmsBatches] = []  # made at the first message, on the app's database
+
+    def batches_of(app: web.Application) -> SmsBatches:
+        if not batches:
+            batches.append(
+                SmsBatches(
+                    app[SERVICES].sessions,
+                    per_hour=settings.sms_queries_per_hour,
+                    transliterate=settings.sms_transliterate,
+                )
+            )
+        return batches[0]
 
     async def handle(request: web.Request) -> web.Response:
         twilio = request.content_type == FORM_TYPE
@@ -158,14 +170,7 @@ def inbound(settings: Settings) -> Handler:
             if refused.status == 401:
                 log.warning("SMS webhook: %s from %s", refused.error, request.remote)
             return refused.response()
-        async with request.app[SERVICES].sessions.begin() as session:
-            answered = await answer(
-                session,
-                sms,
-                now=utcnow(),
-                per_hour=settings.sms_queries_per_hour,
-                transliterate=settings.sms_transliterate,
-            )
+        answered = await batches_of(request.app).answer(sms)
         if twilio:
             return web.Response(text=TWIML_EMPTY, content_type="text/xml")
         return web.json_response({"status": "duplicate" if answered.duplicate else "accepted"})

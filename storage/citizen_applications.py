@@ -7,7 +7,7 @@ else gets exactly what a number that does not exist gets: nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,3 +79,20 @@ async def for_phone(
         statement.order_by(Application.created_at.desc(), Application.id.desc()).limit(LIST_LIMIT)
     )
     return rows.scalars().all()
+
+
+async def for_phones(
+    session: AsyncSession, phones: Collection[str]
+) -> dict[str, list[Application]]:
+    """:func:`for_phone` for many phones at once, each phone's newest first (all of them)."""
+    if not phones:
+        return {}
+    rows = await session.execute(
+        select(Application)
+        .where(Application.phone_e164.in_(phones))
+        .order_by(Application.created_at.desc(), Application.id.desc())
+    )
+    found: dict[str, list[Application]] = {}
+    for application in rows.scalars():
+        found.setdefault(application.phone_e164, []).append(application)
+    return found

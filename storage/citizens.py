@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,6 +106,16 @@ async def by_verified_phone(session: AsyncSession, phone: str) -> Citizen | None
         select(Citizen).where(Citizen.phone_e164 == phone, Citizen.phone_verified)
     )
     return result.scalar_one_or_none()
+
+
+async def by_verified_phones(session: AsyncSession, phones: Collection[str]) -> dict[str, Citizen]:
+    """:func:`by_verified_phone` for many phones at once."""
+    if not phones:
+        return {}
+    result = await session.execute(
+        select(Citizen).where(Citizen.phone_e164.in_(phones), Citizen.phone_verified)
+    )
+    return {citizen.phone_e164: citizen for citizen in result.scalars() if citizen.phone_e164}
 
 
 async def for_sms_sender(session: AsyncSession, phone: str, *, locale: str) -> Citizen:

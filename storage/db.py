@@ -4,15 +4,23 @@ One URL selects the database: ``sqlite+aiosqlite:///path/to/file.db`` (the embed
 ``postgresql+asyncpg://user@host/db`` (production). Code above this module must behave the same
 on both, so the differences are absorbed here:
 
-* SQLite gets per-connection pragmas (WAL, foreign keys, busy timeout) and its parent folder is
-  created; PostgreSQL gets a pre-pinged connection pool.
+* SQLite gets per-connection pragmas (WAL, foreign keys, busy timeout), one connection per
+  process, and ``BEGIN IMMEDIATE`` transactions; its parent folder is created. PostgreSQL gets
+  a pre-pinged connection pool.
 * :class:`UTCDateTime` stores datetimes in UTC and always returns them tz-aware (SQLite would
   silently drop the offset).
 * :func:`dialect_insert` gives the dialect's ``INSERT`` with ``ON CONFLICT`` support.
 
-SQLite note: the driver keeps its default transaction handling (a transaction opens at the first
-write), which plays well with ``busy_timeout``; do not rely on ``SAVEPOINT``
-(``session.begin_nested()``) there — use ``INSERT ... ON CONFLICT`` for "insert once" logic.
+Why SQLite is set up so: it has a single writer. With several pooled connections, writers of
+one process waited for each other in SQLite's busy handler (sleeps of up to 100 ms: seconds of
+p99 under load, then "database is locked" after the busy timeout), and a transaction that read
+before writing failed at once when another connection had committed meanwhile (SQLite does not
+wait in that case). One connection per process queues the transactions in the pool instead, in
+order and without sleeping; ``BEGIN IMMEDIATE`` takes the write lock when a transaction starts,
+so a second process on the same file (a ``worker``) makes it wait for the busy timeout rather
+than fail. Do not rely on ``SAVEPOINT`` (``session.begin_nested()``) there — use
+``INSERT ... ON CONFLICT`` for "insert once" logic — and do not open a second session while one
+is open in the same task: it would wait for the only connection.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -117,12 +125,18 @@ def normalize_database_url(url: str) -> str:
 
 
 def _set_sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # the driver must not open transactions itself: _begin_immediate does
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         for name, value in SQLITE_PRAGMAS:
             cursor.execute(f"PRAGMA {name}={value}")
     finally:
         cursor.close()
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
@@ -138,6 +152,8 @@ def create_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
         database = sa_url.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if "poolclass" not in engine_kwargs:
+            kwargs.update(pool_size=1, max_overflow=0)  # see the module docstring
     elif backend == "postgresql":
         kwargs.update(pool_pre_ping=True, pool_recycle=1800)
         if "poolclass" not in engine_kwargs:  # sizing applies to the default queue pool only
@@ -148,6 +164,7 @@ def create_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(sa_url, **kwargs)
     if backend == "sqlite":
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
 
 

@@ -229,6 +229,7 @@ class Application(Base):
         Index("ix_applications_status", "status"),
         Index("ix_applications_district", "district"),
         Index("ix_applications_citizen_id", "citizen_id"),
+        Index("ix_applications_phone_e164", "phone_e164"),
         one_of("object_type", ObjectType),
     )
 
@@ -296,6 +297,7 @@ class ViolationAct(Base):
         Index("ix_violation_acts_subscriber_code", "subscriber_code"),
         Index("ix_violation_acts_status", "status"),
         Index("ix_violation_acts_due_on", "due_on"),
+        Index("ix_violation_acts_consumer_phone_e164", "consumer_phone_e164"),
         one_of("status", ActStatus),
     )
 
@@ -363,6 +365,7 @@ class Subscriber(Base):
     """
 
     __tablename__ = "subscribers"
+    __table_args__ = (Index("ix_subscribers_phone_e164", "phone_e164"),)
 
     code: Mapped[str] = mapped_column(String(SUBSCRIBER_CODE_LEN), primary_key=True)
     phone_e164: Mapped[str | None] = mapped_column(String(PHONE_LEN))

@@ -3,6 +3,8 @@ sending, and record how each attempt ended."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
 from storage.models import Channel, Citizen, OutboxMessage, OutboxStatus, Priority
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One message for :func:`enqueue_many`."""
+
+    channel: Channel
+    recipient: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    citizen_id: int | None = None
+    priority: int = Priority.NOTICE
 
 
 async def enqueue(
@@ -28,23 +42,24 @@ async def enqueue(
 
     ``not_before`` holds it back until then (e.g. no SMS at night).
     """
-    insert = dialect_insert(session.get_bind().dialect.name)
-    timing = {} if not_before is None else {"next_attempt_at": not_before}
-    statement = (
-        insert(OutboxMessage)
-        .values(
-            channel=channel,
-            recipient=recipient,
-            payload=payload,
-            idempotency_key=idempotency_key,
-            citizen_id=citizen_id,
-            priority=priority,
-            **timing,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
-    result = await session.execute(statement)
+    row = asdict(Queued(channel, recipient, payload, idempotency_key, citizen_id, priority))
+    if not_before is not None:
+        row["next_attempt_at"] = not_before
+    result = await session.execute(_insert_once(session).values(row))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def enqueue_many(session: AsyncSession, messages: Sequence[Queued]) -> None:
+    """Add ``messages`` in the caller's transaction; keys queued before are left as they are."""
+    if messages:  # executemany: one cached statement, sent as multi-row INSERTs
+        await session.execute(_insert_once(session), [asdict(message) for message in messages])
+
+
+def _insert_once(session: AsyncSession) -> Any:
+    insert = dialect_insert(session.get_bind().dialect.name)
+    return insert(OutboxMessage.__table__).on_conflict_do_nothing(
+        index_elements=["idempotency_key"]
+    )
 
 
 # --------------------------------------------------------------------------- dispatching

@@ -5,16 +5,19 @@ cache and ConversationHandler states in the ``ptb_*`` tables (see :mod:`storage.
 
 Contract and choices
 --------------------
-* **Write-through.** Every ``update_*`` / ``drop_*`` call writes to the database at once, in its
-  own short transaction (an ``INSERT ... ON CONFLICT DO UPDATE``), so nothing is buffered and
-  :meth:`SqlPersistence.flush` has nothing left to do. Note that python-telegram-bot itself only
-  calls ``update_*`` from ``Application.update_persistence()``, every ``update_interval``
-  seconds and at shutdown: choose a small ``update_interval`` (or call
-  ``application.update_persistence()`` after an update) to bound what a crash can lose.
-* **Skip identical writes.** The process remembers a digest of the JSON it last wrote or read
-  for each key and skips a write whose JSON is unchanged (``bot_data`` and the callback cache are
-  handed over on every run, changed or not). This assumes one bot process per token, which
-  python-telegram-bot requires anyway.
+* **Write-through, group-committed.** Every ``update_*`` / ``drop_*`` call returns once its
+  write is committed, so nothing is buffered and :meth:`SqlPersistence.flush` has nothing left
+  to do. Writes that arrive while a commit is running are committed together in the next
+  transaction (one ``INSERT ... ON CONFLICT DO UPDATE`` or ``DELETE`` each): the state and user
+  data of one update, and of every chat handled meanwhile, cost one commit instead of one each.
+  A single writer task commits the batches in order, so the last write of a key always wins.
+  python-telegram-bot itself only calls ``update_*`` from ``Application.update_persistence()``,
+  every ``update_interval`` seconds and at shutdown; our update processor calls it after each
+  update to bound what a crash can lose.
+* **Skip identical writes.** The process remembers a digest of the JSON it last wrote (or queued)
+  or read for each key and skips a write whose JSON is unchanged (``bot_data`` and the callback
+  cache are handed over on every run, changed or not). This assumes one bot process per token,
+  which python-telegram-bot requires anyway.
 * **JSON, not pickle.** Data must be JSON-serialisable: dict keys become strings, tuples become
   lists, and ``Decimal``/``datetime``/Telegram objects are rejected with :class:`TypeError`.
   Keep drafts as plain dicts of strings and numbers.
@@ -31,11 +34,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import weakref
 from collections.abc import Hashable, MutableMapping
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 
@@ -88,10 +91,42 @@ def _digest(serialised: str) -> bytes:
     return hashlib.blake2b(serialised.encode(), digest_size=16).digest()
 
 
+@dataclass(frozen=True, slots=True)
+class _Upsert:
+    model: type[Base]
+    key_values: dict[str, Any]
+    column: str
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class _Delete:
+    model: type[Base]
+    where: Any
+
+
+_Write: TypeAlias = _Upsert | _Delete
+
+
+def _fail(done: asyncio.Future[None], exc: BaseException) -> None:
+    if not done.done():
+        done.set_exception(exc)
+        done.exception()  # retrieved: a batch nobody awaits any more is not an error
+
+
 class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
     """Write-through :class:`~telegram.ext.BasePersistence` on SQLAlchemy async (see module)."""
 
-    __slots__ = ("_dialect", "_key_locks", "_last", "_sessions")
+    __slots__ = (
+        "_batch_done",
+        "_carriers",
+        "_dialect",
+        "_last",
+        "_pending",
+        "_sessions",
+        "_upserts",
+        "_writer",
+    )
 
     def __init__(
         self,
@@ -104,12 +139,15 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
             sessions = make_session_factory(sessions)
         self._sessions: async_sessionmaker[AsyncSession] = sessions
         self._dialect: str | None = None
-        # digest of the JSON this process last wrote or read, per (kind, key)
+        self._upserts: dict[type[Base], Any] = {}
+        # digest of the JSON this process last wrote, queued or read, per (kind, key)
         self._last: dict[_CacheKey, bytes] = {}
-        # one lock per key being written, so two writes of one key keep their order
-        self._key_locks: weakref.WeakValueDictionary[_CacheKey, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        # writes waiting for the next commit (the latest per key), and that commit's outcome
+        self._pending: dict[_CacheKey, _Write] = {}
+        self._batch_done: asyncio.Future[None] | None = None
+        # the commit that carries the latest write of a key, until it is done
+        self._carriers: dict[_CacheKey, asyncio.Future[None]] = {}
+        self._writer: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -118,13 +156,6 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
             self._last[cache_key] = _digest(_serialise(value, "stored data"))
         except TypeError:  # cannot happen for data read from JSON; be safe anyway
             self._last.pop(cache_key, None)
-
-    def _lock(self, cache_key: _CacheKey) -> asyncio.Lock:
-        lock = self._key_locks.get(cache_key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._key_locks[cache_key] = lock
-        return lock
 
     async def _upsert(
         self,
@@ -138,35 +169,83 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
         """Insert or update one row unless ``value`` equals what we last wrote/read."""
         digest = _digest(_serialise(value, what))
         if self._last.get(cache_key) == digest:
+            carrier = self._carriers.get(cache_key)
+            if carrier is not None:  # the same value is on its way: return once it is stored
+                await asyncio.shield(carrier)
             return
-        lock = self._lock(cache_key)
-        async with lock:
-            if self._last.get(cache_key) == digest:
-                return
-            try:
-                async with self._sessions.begin() as session:
-                    insert = dialect_insert(self._dialect_name(session))
-                    stmt = insert(model).values(
-                        **key_values, **{column: value}, updated_at=utcnow()
-                    )
-                    stmt = stmt.on_conflict_do_update(
-                        index_elements=list(key_values),
-                        set_={
-                            column: stmt.excluded[column],
-                            "updated_at": stmt.excluded.updated_at,
-                        },
-                    )
-                    await session.execute(stmt)
-            except BaseException:
-                self._last.pop(cache_key, None)  # the row's content is now unknown
-                raise
-            self._last[cache_key] = digest
+        self._last[cache_key] = digest
+        await self._commit(cache_key, _Upsert(model, key_values, column, value))
 
     async def _delete(self, model: type[Base], where: Any, cache_key: _CacheKey) -> None:
-        async with self._lock(cache_key):
-            self._last.pop(cache_key, None)
-            async with self._sessions.begin() as session:
-                await session.execute(delete(model).where(where))
+        self._last.pop(cache_key, None)
+        await self._commit(cache_key, _Delete(model, where))
+
+    async def _commit(self, cache_key: _CacheKey, write: _Write) -> None:
+        """Queue ``write`` for the next batch and wait until that batch is committed."""
+        self._pending[cache_key] = write
+        if self._batch_done is None:
+            self._batch_done = asyncio.get_running_loop().create_future()
+        done = self._carriers[cache_key] = self._batch_done
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches(), name="persistence-writer")
+        # the batch is committed even if this caller is cancelled meanwhile
+        await asyncio.shield(done)
+
+    async def _write_batches(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, {}
+            done, self._batch_done = self._batch_done, None
+            assert done is not None
+            try:
+                async with self._sessions.begin() as session:
+                    await self._write(session, list(batch.values()))
+            except BaseException as exc:
+                for cache_key in batch:
+                    if cache_key not in self._pending:
+                        self._last.pop(cache_key, None)  # the row's content is now unknown
+                _fail(done, exc)
+                if not isinstance(exc, Exception):  # cancelled: fail the waiting writes too
+                    if self._batch_done is not None:
+                        _fail(self._batch_done, exc)
+                        self._batch_done = None
+                    raise
+            else:
+                if not done.done():
+                    done.set_result(None)
+            finally:
+                for cache_key in batch:
+                    if self._carriers.get(cache_key) is done:
+                        del self._carriers[cache_key]
+
+    async def _write(self, session: AsyncSession, writes: list[_Write]) -> None:
+        """Deletes one by one (rare), upserts as one executemany per table."""
+        rows: dict[tuple[type[Base], str], list[dict[str, Any]]] = {}
+        now = utcnow()
+        for write in writes:
+            if isinstance(write, _Delete):
+                await session.execute(delete(write.model).where(write.where))
+            else:
+                row = {**write.key_values, write.column: write.value, "updated_at": now}
+                rows.setdefault((write.model, write.column), []).append(row)
+        for (model, column), values in rows.items():
+            await session.execute(self._upsert_statement(session, model, column), values)
+
+    def _upsert_statement(self, session: AsyncSession, model: type[Base], column: str) -> Any:
+        """``INSERT ... ON CONFLICT DO UPDATE`` of a ``ptb_*`` table, built once per table:
+        building it (and its ``excluded`` alias) cost more than running it."""
+        statement = self._upserts.get(model)
+        if statement is None:
+            table = model.__table__
+            insert = dialect_insert(self._dialect_name(session))(table)
+            statement = insert.on_conflict_do_update(
+                index_elements=[key.name for key in inspect(model).primary_key],
+                set_={
+                    column: insert.excluded[column],
+                    "updated_at": insert.excluded.updated_at,
+                },
+            )
+            self._upserts[model] = statement
+        return statement
 
     def _dialect_name(self, session: AsyncSession) -> str:
         if self._dialect is None:
@@ -310,4 +389,6 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
     # ------------------------------------------------------------------ lifecycle
 
     async def flush(self) -> None:
-        """Nothing to do: every update was written through already."""
+        """Wait for the commit in progress, if any: every write returned only once stored."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)

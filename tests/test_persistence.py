@@ -439,3 +439,61 @@ async def test_application_persists_conversations_and_user_data(
 
     async with session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(PtbUserData)) == 1
+
+
+# --------------------------------------------------------------------------- group commit
+
+
+@pytest.fixture
+def commits(engine: AsyncEngine) -> Iterator[list[int]]:
+    counted = [0]
+
+    def count(_conn: Any) -> None:
+        counted[0] += 1
+
+    event.listen(engine.sync_engine, "commit", count)
+    yield counted
+    event.remove(engine.sync_engine, "commit", count)
+
+
+async def test_writes_that_arrive_together_share_a_commit(
+    persistence: SqlPersistence, other_process: SqlPersistence, commits: list[int]
+) -> None:
+    await asyncio.gather(
+        *(persistence.update_user_data(user, {"n": user}) for user in range(1, 51)),
+        *(persistence.update_conversation("cr", (user, user), 3) for user in range(1, 51)),
+    )
+    # the first write starts a commit alone; everything queued meanwhile goes in the next one
+    assert commits[0] <= 2
+    assert await other_process.get_user_data() == {user: {"n": user} for user in range(1, 51)}
+    conversations = await other_process.get_conversations("cr")
+    assert conversations == {(user, user): 3 for user in range(1, 51)}
+
+
+async def test_the_last_write_of_a_key_wins_while_an_earlier_one_is_being_committed(
+    persistence: SqlPersistence, other_process: SqlPersistence
+) -> None:
+    await persistence.update_user_data(7, {"step": 1})
+    # 2 goes into a commit; 1 (equal to what was stored before) must still be written after it
+    await asyncio.gather(
+        persistence.update_user_data(7, {"step": 2}),
+        persistence.update_user_data(7, {"step": 1}),
+    )
+    assert await other_process.get_user_data() == {7: {"step": 1}}
+    await asyncio.gather(
+        persistence.update_conversation("cr", (7, 7), 4),
+        persistence.drop_user_data(7),
+        persistence.update_conversation("cr", (7, 7), None),
+    )
+    assert await other_process.get_user_data() == {}
+    assert await other_process.get_conversations("cr") == {}
+
+
+async def test_a_write_returns_only_once_it_is_stored_even_when_equal_to_one_on_its_way(
+    persistence: SqlPersistence, other_process: SqlPersistence
+) -> None:
+    first = asyncio.ensure_future(persistence.update_user_data(8, {"step": 5}))
+    await asyncio.sleep(0)  # the first write is on its way
+    await persistence.update_user_data(8, {"step": 5})  # skipped as identical, yet waits
+    assert await other_process.get_user_data() == {8: {"step": 5}}
+    await first

@@ -7,6 +7,7 @@ dispatcher that sends them is tested in test_dispatcher.py).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -394,6 +395,26 @@ async def test_the_query_limit_answers_once_then_keeps_silent(webhook: Webhook) 
     # Another phone is not limited by Aysel's queries.
     await sms_json(webhook, "KOMEK", phone=OTHER_PHONE)
     assert len(await replies(webhook.sessions)) == 12
+
+
+async def test_messages_posted_at_once_are_answered_as_if_one_by_one(webhook: Webhook) -> None:
+    """Concurrent posts share batches (one commit each): the limit, redeliveries and every
+    sender's own answer come out as they do one message at a time."""
+    aysel = [sms_json(webhook, "help", message_id=f"burst-{n}") for n in range(14)]
+    again = [sms_json(webhook, "help", message_id="burst-3") for _ in range(3)]
+    other = [
+        sms_json(webhook, "STATUS", phone=OTHER_PHONE, message_id=f"other-{n}") for n in range(3)
+    ]
+    answers = await asyncio.gather(*aysel, *again, *other)
+    assert all(status == 200 for status, _ in answers)
+    assert sum('"duplicate"' in body for _, body in answers) == 3  # burst-3 once, only once
+    sent = await replies(webhook.sessions)
+    to_aysel = [m.payload["text"] for m in sent if m.recipient == AYSEL_PHONE]
+    to_other = [m.payload["text"] for m in sent if m.recipient == OTHER_PHONE]
+    help_text = reply_text(sms_replies.HELP, "en")
+    assert sorted(to_aysel) == sorted([help_text] * 10 + [reply_text(sms_replies.LIMITED, "en")])
+    assert len(to_other) == 3 and help_text not in to_other
+    assert len({m.idempotency_key for m in sent}) == len(sent) == 14
 
 
 async def test_one_citizen_per_phone_sms_first_then_telegram(webhook: Webhook) -> None:
