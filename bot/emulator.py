@@ -725,6 +725,14 @@ class BotApiEmulator:
     def users(self) -> list[int]:
         return list(self._chats)
 
+    def pending_update_ids(self) -> list[int]:
+        """Updates not yet confirmed (by a getUpdates ``offset`` past them, or a webhook 2xx).
+
+        Like Telegram, the emulator delivers these again to the next getUpdates: a bot killed
+        after fetching an update but before confirming it gets it once more after a restart.
+        """
+        return [update_id for update_id, _ in self._pending]
+
     def messages(self, chat_id: int) -> list[SentMessage]:
         """The bot's messages in the chat, oldest first, in their current state."""
         chat = self._chats.get(chat_id)
@@ -939,6 +947,9 @@ class BotApiEmulator:
             result = await handler(params)
         except ApiError as error:
             return error.response()
+        except ConnectionResetError:  # the bot went away mid-request (killed): nobody to answer
+            _LOG.debug("emulator: the client left during %s", name)
+            return web.Response(status=HTTPStatus.BAD_REQUEST)
         except Exception as exc:  # an emulator bug: say so instead of a bare 500 page
             _LOG.exception("emulator: %s failed", name)
             return ApiError(500, f"Internal Server Error: {exc!r}").response()

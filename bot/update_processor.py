@@ -5,8 +5,11 @@ is unsafe for us (PTB #3509). This processor takes one lock per chat: updates of
 queue behind each other, other chats go on. (python-telegram-bot takes a concurrency slot
 before we see the update, so a flood from one chat can hold many slots while it waits on its
 lock; size `max_concurrent_updates` generously.) After every update it writes the changed
-conversation states and user/chat data through to the database, so a `kill -9` loses at
-most the update being handled (which Telegram then delivers again).
+conversation states and user/chat data through to the database, so a `kill -9` loses no
+handled step. It does lose the updates fetched but not yet handled: python-telegram-bot
+confirms a batch to Telegram (the next getUpdates offset) as soon as it has queued it, so
+Telegram does not deliver those again; the citizen sees no answer and repeats the action
+(tests/test_fault_drills.py counts them).
 """
 
 from __future__ import annotations

@@ -24,6 +24,10 @@ class Draft:
     updated_at: str = ""
     reminded: bool = False
     state: int | None = None
+    # The question of `state` has been sent. False from the moment the step is chosen until its
+    # question is out; a draft found so after a restart may have a question the citizen never
+    # saw (see connection_request.in_step). Drafts from before this field were all asked.
+    asked: bool = True
     history: list[int] = field(default_factory=list)
     editing: bool = False
     registry_first: bool = False  # a citizen registry is connected: FIN first, then confirm

@@ -40,7 +40,13 @@ from chat.keyboards import MenuItem, main_menu, menu_item_pattern
 from chat.menu import leave_for_menu, menu_exit
 from chat.queries import answer_once, say
 from conversations import fee_calculator, phone_check, quote_text
-from conversations.connection_draft import Draft, drop_draft, load_draft, save_draft
+from conversations.connection_draft import (
+    DRAFT_KEY,
+    Draft,
+    drop_draft,
+    load_draft,
+    save_draft,
+)
 from conversations.texts import reason_text
 from delivery import notices
 from domain import identifiers
@@ -57,7 +63,8 @@ from domain.connection_fees import (
 from domain.districts import District, district_candidates, find_district
 from i18n import N_, _, current_locale, format_number
 from storage import applications
-from storage.models import ObjectType
+from storage.models import Application, ObjectType
+from storage.retry import retry_on_disconnect
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +132,10 @@ def keyboard(*rows: list[tuple[str, str]], back: bool = True) -> InlineKeyboardM
 
 
 async def save_now(update: Update, context: BotContext) -> None:
-    """Write the draft through before the question goes out: whoever sees a question has it."""
+    """Write the draft through before the question goes out: whoever sees a question has it.
+
+    (A connection lost under the write is retried by the persistence.)
+    """
     persistence = context.application.persistence
     user = update.effective_user
     if persistence is not None and user is not None and context.user_data is not None:
@@ -493,11 +503,23 @@ async def go(
             return await go(update, context, draft, next_state(EXECUTION_PERIOD, draft), push=None)
     if state == REVIEW:
         draft.editing = False
-    draft.state = state
+    draft.state, draft.asked = state, False
     store(context, draft)
     await save_now(update, context)
     await ASKERS[state](update, context)
+    mark_asked(context, draft)
     return state
+
+
+def mark_asked(context: BotContext, draft: Draft) -> None:
+    """The draft's question is out; written with the dialogue's state, after the update.
+
+    In place, like the reminder sweep's mark: a draft dropped meanwhile (expired) stays dropped.
+    """
+    draft.asked = True
+    stored = context.user_data.get(DRAFT_KEY) if context.user_data is not None else None
+    if isinstance(stored, dict) and stored.get("id") == draft.id:
+        stored["asked"] = True
 
 
 async def advance(update: Update, context: BotContext, draft: Draft, current: int) -> int:
@@ -611,6 +633,36 @@ def needs_draft(callback: Callback) -> Callback:
         return await callback(update, context)
 
     return guarded
+
+
+def in_step(state: int, callback: Callback) -> Callback:
+    """``callback`` answers the question of ``state``: only if that is the question on screen.
+
+    The draft is written before its question is sent (whoever sees a question has its draft),
+    the dialogue's state and the draft's ``asked`` mark after the update. A crash in between
+    leaves the dialogue behind the draft, and whether the draft's question reached the citizen
+    is unknown: their next answer may be meant for an older question (a surname would land in
+    the first-name step; «Keç» on the old question would meet a draft whose question cannot be
+    skipped, and nothing would happen). Then the draft's question is asked again, and the
+    citizen answers what they see. Without a crash the dialogue and the draft always agree.
+    """
+
+    async def guarded(update: Update, context: BotContext) -> Any:
+        draft = load_draft(context.user_data)
+        if draft is None:
+            return await draft_gone(update, context)
+        if draft.state != state or not draft.asked:
+            return await ask_again(update, context, draft)
+        return await callback(update, context)
+
+    return guarded
+
+
+async def ask_again(update: Update, context: BotContext, draft: Draft) -> int:
+    """The draft's question once more, the update unused (see :func:`in_step`)."""
+    if update.callback_query is not None:
+        await answer_once(update.callback_query)
+    return await go(update, context, draft, current_question(draft), push=None)
 
 
 async def resume(update: Update, context: BotContext) -> int:
@@ -996,16 +1048,24 @@ async def submit(update: Update, context: BotContext) -> int:
     if missing is not None:
         return await go(update, context, draft, missing, push=None)
     quote = review_quote(draft)
-    async with context.services.sessions.begin() as session:
-        stored, created = await applications.submit(
-            session,
-            draft=submission(draft, quote),
-            telegram_user_id=user.id,
-            chat_id=update.effective_chat.id,
-            locale=current_locale(),
-        )
-        if created:
-            await notices.queue_application_registered(session, stored, locale=current_locale())
+    chat_id = update.effective_chat.id
+
+    async def store_application() -> Application:
+        # Once per submit key and before anything is sent: safe to run again on a lost
+        # connection (a cut-off COMMIT may have stored it; then the second run finds it).
+        async with context.services.sessions.begin() as session:
+            stored, created = await applications.submit(
+                session,
+                draft=submission(draft, quote),
+                telegram_user_id=user.id,
+                chat_id=chat_id,
+                locale=current_locale(),
+            )
+            if created:
+                await notices.queue_application_registered(session, stored, locale=current_locale())
+        return stored
+
+    stored = await retry_on_disconnect(store_application)
     drop_draft(context.user_data)
     assert update.effective_message is not None
     registered = (
@@ -1100,10 +1160,13 @@ async def not_for_this_question(update: Update, context: BotContext, states: Sta
     """Anything the current question cannot take: say so and ask again.
 
     The draft is the source of truth: after a crash between sending a question and saving the
-    dialogue's state, the dialogue may be one step behind the draft; then the answer goes to
-    the question the citizen actually sees.
+    dialogue's state, the dialogue may be behind the draft; then the answer goes to the
+    question the citizen actually sees, or, when it is unknown whether the draft's question was
+    sent, that question is asked again (see :func:`in_step`).
     """
     draft = draft_of(context)
+    if not draft.asked:
+        return await ask_again(update, context, draft)
     state = current_question(draft)
     for handler in states.get(state, []):
         if handler.callback is not leave_for_menu and handler.check_update(update) not in (
@@ -1162,10 +1225,11 @@ def build() -> ConversationHandler[BotContext]:
         _button("review", back_to_review),
     ]
     states[REGISTRY_CONFIRM] = [_button("registry:(yes|no)", confirm_registry)]
-    for handlers_of_state in states.values():
+    for state, handlers_of_state in states.items():
         for handler in handlers_of_state:
             if handler.callback is not leave_for_menu:
-                handler.callback = needs_draft(handler.callback)
+                assert isinstance(state, int)
+                handler.callback = in_step(state, handler.callback)
     states[RESUME] = [_button("resume", resume), _button("restart", restart)]
 
     return conversation(

@@ -10,7 +10,9 @@ Contract and choices
   to do. Writes that arrive while a commit is running are committed together in the next
   transaction (one ``INSERT ... ON CONFLICT DO UPDATE`` or ``DELETE`` each): the state and user
   data of one update, and of every chat handled meanwhile, cost one commit instead of one each.
-  A single writer task commits the batches in order, so the last write of a key always wins.
+  A single writer task commits the batches in order, so the last write of a key always wins;
+  a batch cut off by a lost database connection is run once more (it only upserts the latest
+  values, so running it twice is harmless).
   python-telegram-bot itself only calls ``update_*`` from ``Application.update_persistence()``,
   every ``update_interval`` seconds and at shutdown; our update processor calls it after each
   update to bound what a crash can lose.
@@ -36,6 +38,7 @@ import hashlib
 import json
 from collections.abc import Hashable, MutableMapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeAlias
 
 from sqlalchemy import delete, inspect, select
@@ -51,6 +54,7 @@ from storage.models import (
     PtbConversation,
     PtbUserData,
 )
+from storage.retry import retry_on_disconnect
 
 __all__ = ["SqlPersistence", "decode_conversation_key", "encode_conversation_key"]
 
@@ -197,8 +201,7 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
             done, self._batch_done = self._batch_done, None
             assert done is not None
             try:
-                async with self._sessions.begin() as session:
-                    await self._write(session, list(batch.values()))
+                await retry_on_disconnect(partial(self._write_in_transaction, batch))
             except BaseException as exc:
                 for cache_key in batch:
                     if cache_key not in self._pending:
@@ -216,6 +219,11 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
                 for cache_key in batch:
                     if self._carriers.get(cache_key) is done:
                         del self._carriers[cache_key]
+
+    async def _write_in_transaction(self, batch: dict[_CacheKey, _Write]) -> None:
+        """One transaction; safe to run again (the latest value of each key, upserted)."""
+        async with self._sessions.begin() as session:
+            await self._write(session, list(batch.values()))
 
     async def _write(self, session: AsyncSession, writes: list[_Write]) -> None:
         """Deletes one by one (rare), upserts as one executemany per table."""

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from conversations import connection_request as cr
 from conversations import quote_text, texts
+from conversations.connection_draft import DRAFT_KEY
 from i18n import translate
-from storage.models import Application, ApplicationStatusChange, OutboxMessage
-from tests.harness import Citizen, ServeProcess
+from storage.models import (
+    Application,
+    ApplicationStatusChange,
+    OutboxMessage,
+    PtbConversation,
+    PtbUserData,
+)
+from tests.harness import Citizen, ServeProcess, bot_on_emulator
 from tests.test_crash_recovery import free_port, wait_healthy
 
 SUMQAYIT_HOME = (40.5897, 49.6686)
@@ -361,3 +369,57 @@ async def test_sigkill_at_the_review_then_restart_shows_it_again_and_submits_onc
     assert "Traceback" not in stderr, stderr
     async with engine.connect() as connection:
         assert await connection.scalar(select(func.count()).select_from(Application)) == 1
+
+
+async def as_if_killed(engine: AsyncEngine, user_id: int, dialogue: int, **draft: Any) -> None:
+    """What a kill -9 leaves between writing a draft and the dialogue's state after the update.
+
+    A step writes the draft (its new state, ``asked`` false) before its question goes out, and
+    the dialogue's state (and ``asked`` true) after the update: killed in between, the
+    dialogue is behind the draft, and nobody knows whether the question reached the citizen.
+    """
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(PtbConversation)
+            .where(PtbConversation.name == "connection_request")
+            .values(state=dialogue)
+        )
+        data = await connection.scalar(
+            select(PtbUserData.data).where(PtbUserData.user_id == user_id)
+        )
+        assert data is not None
+        data[DRAFT_KEY].update(asked=False, **draft)
+        await connection.execute(
+            update(PtbUserData).where(PtbUserData.user_id == user_id).values(data=data)
+        )
+
+
+async def test_after_a_kill_between_draft_and_dialogue_the_question_is_asked_again(
+    emulator: BotApiEmulator, engine: AsyncEngine
+) -> None:
+    """Found by the SIGKILL drill (test_fault_drills): a surname typed after such a crash was
+    stored as the first name, and a button of the older question did nothing at all."""
+    aysel = Citizen(emulator, user_id=2006)
+    async with bot_on_emulator(engine, emulator):
+        await choose_language(aysel, "az")
+        await aysel.says("Qoşulma müraciəti")
+        await answer(aysel, "Aysel", question(cr.LAST_NAME, "az"))
+    # The surname question went out; the dialogue's state after it did not.
+    await as_if_killed(engine, aysel.user_id, cr.FIRST_NAME)
+    async with bot_on_emulator(engine, emulator) as bot:
+        await aysel.says("Məmmədova")  # meant for the question on screen
+        await aysel.sees(question(cr.LAST_NAME, "az"))  # not taken as the first name
+        await answer(aysel, "Məmmədova", question(cr.PATRONYMIC, "az"))
+        draft = bot.user_data[aysel.user_id][DRAFT_KEY]
+        assert (draft["first_name"], draft["last_name"]) == ("Aysel", "Məmmədova")
+        await press(aysel, cr.SKIP, question(cr.FIN, "az"))
+        await answer(aysel, "5abc7d8", question(cr.ID_CARD, "az"))
+        await aysel.says("aa 1234567")
+        await aysel.sees(head(cr.PHASE_QUESTION, "az"))
+    # «1 faza» was handled up to the new draft, killed before the power question went out (and
+    # before the state of the two steps before was written).
+    await as_if_killed(engine, aysel.user_id, cr.ID_CARD, state=cr.POWER, phase=1)
+    async with bot_on_emulator(engine, emulator):
+        await aysel.presses("cr:phase:1")  # pressed again: nothing had come
+        await aysel.sees(head(cr.POWER_QUESTION, "az"))
+        await answer(aysel, "7,5", head(cr.QUOTE_PROMPT, "az"))
