@@ -71,7 +71,12 @@ class SmsBatches:
             if len(batch) == 1:
                 _settle(batch[0][1], exc=exc)
                 return
-            log.warning("an SMS batch of %d failed (%r); answering each alone", len(batch), exc)
+            # the type only: the error's text may quote the messages (phones, what people wrote)
+            log.warning(
+                "an SMS batch of %d failed (%s); answering each alone",
+                len(batch),
+                type(exc).__name__,
+            )
             for waiting in batch:
                 await self._answer_batch([waiting])
             return

@@ -143,7 +143,7 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
             sessions = make_session_factory(sessions)
         self._sessions: async_sessionmaker[AsyncSession] = sessions
         self._dialect: str | None = None
-        self._upserts: dict[type[Base], Any] = {}
+        self._upserts: dict[tuple[type[Base], str], Any] = {}
         # digest of the JSON this process last wrote, queued or read, per (kind, key)
         self._last: dict[_CacheKey, bytes] = {}
         # writes waiting for the next commit (the latest per key), and that commit's outcome
@@ -241,7 +241,7 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
     def _upsert_statement(self, session: AsyncSession, model: type[Base], column: str) -> Any:
         """``INSERT ... ON CONFLICT DO UPDATE`` of a ``ptb_*`` table, built once per table:
         building it (and its ``excluded`` alias) cost more than running it."""
-        statement = self._upserts.get(model)
+        statement = self._upserts.get((model, column))
         if statement is None:
             table = model.__table__
             insert = dialect_insert(self._dialect_name(session))(table)
@@ -252,7 +252,7 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
                     "updated_at": insert.excluded.updated_at,
                 },
             )
-            self._upserts[model] = statement
+            self._upserts[model, column] = statement
         return statement
 
     def _dialect_name(self, session: AsyncSession) -> str:
