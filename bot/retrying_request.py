@@ -20,9 +20,10 @@ from telegram.request import HTTPXRequest
 
 log = logging.getLogger(__name__)
 
-ATTEMPTS: Final = 5
+ATTEMPTS: Final = 5  # sends that fail (5xx, connection errors) before the error surfaces
 BASE_DELAY: Final = 0.25  # seconds; doubled after each failure
 MAX_WAIT: Final = 30.0  # never wait longer than this for one retry (a longer flood wait fails)
+MAX_TOTAL_WAIT: Final = 60.0  # nor longer than this for one message, flood waits included
 
 
 def retry_after(payload: bytes) -> float | None:
@@ -35,22 +36,26 @@ def retry_after(payload: bytes) -> float | None:
 
 
 class RetryingRequest(HTTPXRequest):
+    """A 429 is Telegram saying "later", not a failure: flood waits do not use up the attempts
+    (a burst of 429s and a 502 together must not lose a reply), only the total wait bounds them.
+    """
+
     async def do_request(
         self, url: str, method: str, *args: Any, **kwargs: Any
     ) -> tuple[int, bytes]:
         delay = BASE_DELAY
-        for attempt in range(1, ATTEMPTS + 1):
-            last = attempt == ATTEMPTS
+        failures = 0
+        waited = 0.0
+        while True:
+            error: NetworkError | None = None
             try:
                 code, payload = await super().do_request(url, method, *args, **kwargs)
-            except TimedOut as error:
-                if "Pool timeout" not in str(error) or last:  # only "not sent" is safe to resend
+            except TimedOut as timed_out:
+                if "Pool timeout" not in str(timed_out):  # only "not sent" is safe to resend
                     raise
-                wait = delay
-            except NetworkError:
-                if last:
-                    raise
-                wait = delay
+                error, wait = timed_out, delay
+            except NetworkError as network_error:
+                error, wait = network_error, delay
             else:
                 if code == 429:
                     wait = retry_after(payload) or delay
@@ -58,9 +63,14 @@ class RetryingRequest(HTTPXRequest):
                     wait = delay
                 else:
                     return code, payload
-                if last or wait > MAX_WAIT:
-                    return code, payload
-            log.info("Bot API %s: retry %d in %.2f s", url.rsplit("/", 1)[-1], attempt, wait)
+            failed = error is not None or code != 429
+            failures += failed
+            if failures >= ATTEMPTS or wait > MAX_WAIT or waited + wait > MAX_TOTAL_WAIT:
+                if error is not None:
+                    raise error
+                return code, payload
+            log.info("Bot API %s: retry in %.2f s", url.rsplit("/", 1)[-1], wait)
             await asyncio.sleep(wait)
-            delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
+            waited += wait
+            if failed:
+                delay *= 2

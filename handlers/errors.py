@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import DBAPIError
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 
@@ -19,6 +20,10 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(error, NetworkError | Forbidden):
         # Telegram or the network hiccuped; python-telegram-bot retries polling by itself.
         log.warning("Telegram API problem on update %s: %s", update_id, error)
+    elif update is None and isinstance(error, DBAPIError) and error.connection_invalidated:
+        # A job (or a write after an update) met a database connection that had just died:
+        # the pool replaces it, and the job runs again at its next tick.
+        log.warning("Database connection lost in a job; it runs again: %s", type(error).__name__)
     else:
         log.error("Unhandled error on update %s", update_id, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None:

@@ -1,10 +1,17 @@
-"""storage.retry: a transaction cut off by a lost connection runs once more, nothing else."""
+"""A lost database connection: a transaction runs once more (storage.retry), a job waits for
+its next tick (handlers.errors); nothing else is retried or hidden."""
 
 from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from sqlalchemy.exc import DBAPIError
 
+from chat.context import BotContext
+from handlers.errors import on_error
 from storage.retry import retry_on_disconnect
 
 
@@ -46,3 +53,13 @@ async def test_other_database_errors_are_not_retried() -> None:
     with pytest.raises(DBAPIError):
         await retry_on_disconnect(constraint)
     assert calls == [1]
+
+
+async def test_a_job_cut_by_a_lost_connection_is_a_warning_other_errors_stay_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for error in (lost(invalidated=True), lost(invalidated=False), RuntimeError("a bug")):
+        context = cast(BotContext, SimpleNamespace(error=error))
+        with caplog.at_level(logging.WARNING, logger="handlers.errors"):
+            await on_error(None, context)
+    assert [record.levelname for record in caplog.records] == ["WARNING", "ERROR", "ERROR"]
