@@ -19,6 +19,7 @@ import handlers.menu
 import handlers.my_applications
 import handlers.notifications
 import handlers.staff
+from bot.inbox import Inbox
 from bot.retrying_request import RetryingRequest
 from bot.settings import Settings
 from bot.update_processor import PerChatUpdateProcessor
@@ -50,8 +51,11 @@ def build_application(
     token: str,
     base_url: str | None = None,
     max_concurrent_updates: int = 64,
+    inbox: Inbox | None = None,
 ) -> BotApplication:
-    """The bot, ready for `initialize()`; `base_url` overrides the settings (console, tests)."""
+    """The bot, ready for `initialize()`; `base_url` overrides the settings (console, tests).
+
+    Updates come from ``inbox`` (see bot/inbox.py), not from python-telegram-bot's Updater."""
     persistence = SqlPersistence(
         services.sessions,
         store_data=PersistenceInput(bot_data=False, callback_data=False),
@@ -65,9 +69,11 @@ def build_application(
         .persistence(persistence)
         .concurrent_updates(processor)
         .request(RetryingRequest(connection_pool_size=CONNECTION_POOL))
+        .updater(None)
         .build()
     )
     processor.application = application
+    processor.inbox = inbox
     attach_services(application, services)
 
     application.add_handler(handlers.locale.build(), group=LOCALE_GROUP)

@@ -725,6 +725,11 @@ class BotApiEmulator:
     def users(self) -> list[int]:
         return list(self._chats)
 
+    @property
+    def webhook_url(self) -> str | None:
+        """The webhook the bot set, if any (updates are then pushed, not polled)."""
+        return self._webhook.url if self._webhook is not None else None
+
     def pending_update_ids(self) -> list[int]:
         """Updates not yet confirmed (by a getUpdates ``offset`` past them, or a webhook 2xx).
 

@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
+from datetime import timedelta
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +21,8 @@ import handlers.openapi
 import handlers.sms_inbound
 import handlers.staff_api
 from bot.app import build_application, publish_commands
+from bot.inbox import Inbox
+from bot.polling import poll_updates
 from bot.settings import Settings
 from bot.worker import running_dispatcher
 from chat.context import BotApplication, Services
@@ -72,6 +75,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await engine.dispose()
 
 
+def make_inbox(settings: Settings, services: Services) -> Inbox:
+    return Inbox(
+        services.sessions,
+        retention=timedelta(hours=settings.inbox_retention_hours),
+        max_attempts=settings.inbox_max_attempts,
+    )
+
+
 @asynccontextmanager
 async def running_bot(
     settings: Settings,
@@ -80,13 +91,17 @@ async def running_bot(
     token: str,
     base_url: str | None = None,
     poll_timeout: int = 10,
+    inbox: Inbox | None = None,
 ) -> AsyncIterator[BotApplication]:
-    """The bot receiving updates: long polling, or a webhook when WEBHOOK_URL is set."""
-    application = build_application(settings, services, token=token, base_url=base_url)
+    """The bot handling updates from the inbox, which is fed by long polling, or by the
+    webhook route (http_server) when WEBHOOK_URL is set. Pending updates go first."""
+    inbox = inbox or make_inbox(settings, services)
+    application = build_application(settings, services, token=token, base_url=base_url, inbox=inbox)
     async with application:
         await publish_commands(application)
         await application.start()
-        assert application.updater is not None
+        await inbox.start_handling(application)
+        poller: asyncio.Task[None] | None = None
         if settings.webhook_url:
             secret = settings.webhook_secret_token
             await application.bot.set_webhook(
@@ -97,21 +112,29 @@ async def running_bot(
             log.info("Receiving updates by webhook")
         else:
             await application.bot.delete_webhook()
-            await application.updater.start_polling(
-                poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+            poller = asyncio.create_task(
+                poll_updates(
+                    application.bot,
+                    inbox,
+                    long_poll_seconds=poll_timeout,
+                    allowed_updates=Update.ALL_TYPES,
+                ),
+                name="long-poll",
             )
             log.info("Receiving updates by long polling")
         try:
             yield application
         finally:
-            if application.updater.running:
-                await application.updater.stop()
+            if poller is not None:
+                poller.cancel()
+                await asyncio.gather(poller, return_exceptions=True)
+            await inbox.stop_handling()
             await application.stop()
 
 
 @asynccontextmanager
 async def http_server(
-    settings: Settings, services: Services, application: BotApplication | None
+    settings: Settings, services: Services, inbox: Inbox | None
 ) -> AsyncIterator[web.AppRunner]:
     """/healthz, the staff API and, in webhook mode, the Telegram webhook route."""
     app = web.Application(client_max_size=1024 * 1024)
@@ -122,14 +145,12 @@ async def http_server(
     app.add_routes(handlers.acts_api.routes(settings.staff_api_token))
     app.add_routes(handlers.openapi.routes())
     app.add_routes(handlers.sms_inbound.routes(settings))
-    if application is not None and settings.webhook_url:
+    if inbox is not None and settings.webhook_url:
         secret = settings.webhook_secret_token
         app.add_routes(
             [
                 bot.webhook.route(
-                    application,
-                    settings.webhook_url,
-                    secret.get_secret_value() if secret else None,
+                    inbox, settings.webhook_url, secret.get_secret_value() if secret else None
                 )
             ]
         )
@@ -159,16 +180,17 @@ async def wait_for_stop_signal() -> None:
 async def serve(settings: Settings) -> None:
     assert settings.telegram_bot_token is not None
     token = settings.telegram_bot_token.get_secret_value()
-    async with (
-        open_services(settings) as services,
-        running_bot(settings, services, token=token) as application,
-        http_server(settings, services, application),
-        (
-            running_dispatcher(settings, services.sessions, application.bot)
-            if settings.run_dispatcher_in_serve
-            else nullcontext()
-        ),
-    ):
-        log.info("Bot @%s is running; press Ctrl-C to stop", application.bot.username)
-        await wait_for_stop_signal()
+    async with open_services(settings) as services:
+        inbox = make_inbox(settings, services)
+        async with (
+            http_server(settings, services, inbox),
+            running_bot(settings, services, token=token, inbox=inbox) as application,
+            (
+                running_dispatcher(settings, services.sessions, application.bot)
+                if settings.run_dispatcher_in_serve
+                else nullcontext()
+            ),
+        ):
+            log.info("Bot @%s is running; press Ctrl-C to stop", application.bot.username)
+            await wait_for_stop_signal()
     log.info("Stopped")

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     gis_url: str | None = None
     citizen_registry_url: str | None = None
     billing_url: str | None = None
+    # the update inbox (see bot/inbox.py)
+    inbox_retention_hours: float = Field(default=48.0, gt=0)
+    inbox_max_attempts: int = Field(default=3, ge=1, le=100)
     # outbox delivery (see delivery/dispatcher.py)
     run_dispatcher_in_serve: bool = True
     sms_provider_auth: SecretStr | None = None

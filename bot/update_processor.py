@@ -5,11 +5,9 @@ is unsafe for us (PTB #3509). This processor takes one lock per chat: updates of
 queue behind each other, other chats go on. (python-telegram-bot takes a concurrency slot
 before we see the update, so a flood from one chat can hold many slots while it waits on its
 lock; size `max_concurrent_updates` generously.) After every update it writes the changed
-conversation states and user/chat data through to the database, so a `kill -9` loses no
-handled step. It does lose the updates fetched but not yet handled: python-telegram-bot
-confirms a batch to Telegram (the next getUpdates offset) as soon as it has queued it, so
-Telegram does not deliver those again; the citizen sees no answer and repeats the action
-(tests/test_fault_drills.py counts them).
+conversation states and user/chat data through to the database, then marks the update
+handled in the inbox (bot/inbox.py), so a `kill -9` loses no handled step and no update:
+what was not marked is handled again at the next start.
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
+from bot.inbox import Inbox
 from observability import UPDATE_SECONDS, UPDATES
 
 log = logging.getLogger(__name__)
@@ -41,6 +40,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, _ChatLock] = {}
         self.application: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self.inbox: Inbox | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         started = time.perf_counter()
@@ -55,8 +55,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
-            await coroutine
-            await self._persist()
+            await self._handle(update, coroutine)
             return
         entry = self._locks.get(key)
         if entry is None:
@@ -64,12 +63,24 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         entry.users += 1
         try:
             async with entry.lock:
-                await coroutine
-                await self._persist()
+                await self._handle(update, coroutine)
         finally:
             entry.users -= 1
             if entry.users == 0:
                 del self._locks[key]
+
+    async def _handle(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self.inbox is not None:
+            self.inbox.begin(update)
+        try:
+            await coroutine
+            await self._persist()
+        except Exception as exc:
+            if self.inbox is not None:
+                await self.inbox.failed(update, exc)
+            raise
+        if self.inbox is not None:
+            await self.inbox.done(update)
 
     async def _persist(self) -> None:
         if self.application is not None and self.application.persistence is not None:

@@ -49,3 +49,15 @@ BROADCAST_SENT: Final = Gauge(
     ["broadcast"],
     registry=REGISTRY,
 )
+INBOX_QUARANTINED: Final = Counter(
+    "azerishiq_inbox_quarantined",
+    "Telegram updates set aside instead of handled: unreadable, or failing on every attempt",
+    ["reason"],
+    registry=REGISTRY,
+)
+INBOX_UPDATES: Final = Gauge(
+    "azerishiq_inbox_updates",
+    "Rows of the update inbox by status (read from the database at scrape time)",
+    ["status"],
+    registry=REGISTRY,
+)

@@ -545,3 +545,43 @@ class PtbConversation(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     state: Mapped[Any] = mapped_column(JSONType, nullable=False)
     updated_at: Mapped[datetime] = _updated_at()
+
+
+# --------------------------------------------------------------------------- inbox
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    HANDLED = "handled"
+    QUARANTINED = "quarantined"
+
+
+class InboxUpdate(Base):
+    """A Telegram update as it arrived, stored before Telegram was told we have it.
+
+    Pending rows are the bot's work queue after a crash or a take-over; handled rows stay for
+    the retention period so that a redelivered ``update_id`` is recognised; quarantined rows
+    (unparsable, or failing again and again) keep their error for staff to look at.
+    """
+
+    __tablename__ = "inbox_updates"
+    __table_args__ = (
+        one_of("status", InboxStatus),
+        Index(
+            "ix_inbox_updates_pending",
+            "update_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_inbox_updates_handled_at", "handled_at"),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(
+        String(12), default=InboxStatus.PENDING, server_default="pending"
+    )
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=ZERO)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = _created_at()
+    handled_at: Mapped[datetime | None]

@@ -97,7 +97,13 @@ async def bot_on_emulator(
 class ServeProcess:
     """`azerishiq-bot serve` in a child process, for crash tests (SIGKILL, restart)."""
 
-    def __init__(self, emulator: BotApiEmulator, database_url: str, http_port: int) -> None:
+    def __init__(
+        self,
+        emulator: BotApiEmulator,
+        database_url: str,
+        http_port: int,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -109,6 +115,7 @@ class ServeProcess:
             "LOG_LEVEL": "WARNING",
         }
         self.env.pop("WEBHOOK_URL", None)
+        self.env.update(env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
 
@@ -119,12 +126,13 @@ class ServeProcess:
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=self.log,
+            start_new_session=True,  # its own process group, killed whole
         )
 
     async def kill(self) -> None:
-        """SIGKILL: no shutdown hook, no final flush."""
+        """SIGKILL to the whole process group: no shutdown hook, no final flush."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         await asyncio.to_thread(self.process.wait, 10)
 
     async def stop(self) -> str:

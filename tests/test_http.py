@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.emulator import BotApiEmulator
-from bot.runtime import http_server, make_services, running_bot
+from bot.runtime import http_server, make_inbox, make_services, running_bot
 from chat.context import Services
 from storage.db import create_engine
 from tests.harness import Citizen, settings_for
@@ -63,10 +63,13 @@ async def webhook_bot(engine: AsyncEngine) -> AsyncIterator[tuple[BotApiEmulator
         str(engine.url), http_port=port, webhook_url=url, webhook_secret_token=SECRET
     )
     services = services_on(engine)
+    inbox = make_inbox(settings, services)
     async with (
         BotApiEmulator(webhook_retry_delay=0.05) as emulator,
-        running_bot(settings, services, token=emulator.token, base_url=emulator.base_url) as app,
-        http_server(settings, services, app),
+        http_server(settings, services, inbox),
+        running_bot(
+            settings, services, token=emulator.token, base_url=emulator.base_url, inbox=inbox
+        ),
     ):
         yield emulator, url
 

@@ -1,0 +1,205 @@
+"""The durable inbox: stored before confirmed, handled once, poison set aside."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Bot, Update
+
+from bot.emulator import BotApiEmulator
+from bot.inbox import Inbox
+from bot.runtime import http_server, make_inbox, make_services, running_bot
+from observability import INBOX_QUARANTINED
+from storage import inbox as inbox_rows
+from storage.db import utcnow
+from storage.models import InboxStatus, InboxUpdate
+from tests.harness import Citizen, bot_on_emulator, settings_for
+from tests.test_crash_recovery import free_port
+
+HELP = "Bu botda nələr edə bilərsiniz"
+SECRET = "webhook-secret"
+
+
+def message_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
+    """A private-chat text message as Telegram sends it."""
+    user = {"id": user_id, "is_bot": False, "first_name": "Aysel", "language_code": "az"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "from": user,
+            "chat": {"id": user_id, "type": "private", "first_name": "Aysel"},
+            "date": int(time.time()),
+            "text": text,
+            **(
+                {"entities": [{"type": "bot_command", "offset": 0, "length": len(text)}]}
+                if text.startswith("/")
+                else {}
+            ),
+        },
+    }
+
+
+async def rows(engine: AsyncEngine) -> dict[int, tuple[str, int, str | None]]:
+    async with engine.connect() as connection:
+        found = await connection.execute(
+            select(
+                InboxUpdate.update_id, InboxUpdate.status, InboxUpdate.attempts, InboxUpdate.error
+            )
+        )
+        return {uid: (status, attempts, error) for uid, status, attempts, error in found}
+
+
+async def wait_for_status(engine: AsyncEngine, update_id: int, status: str) -> None:
+    async with asyncio.timeout(10):
+        while (await rows(engine)).get(update_id, ("",))[0] != status:
+            await asyncio.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- the table
+
+
+async def test_an_update_id_is_stored_once(session: AsyncSession) -> None:
+    assert await inbox_rows.store(
+        session, [message_update(1, 7, "a"), message_update(2, 7, "b")]
+    ) == [1, 2]
+    assert await inbox_rows.store(
+        session, [message_update(2, 7, "b"), message_update(3, 7, "c")]
+    ) == [3]
+    await session.commit()
+    assert [p.update_id for p in await inbox_rows.pending(session, limit=10)] == [1, 2, 3]
+    assert [p.update_id for p in await inbox_rows.pending(session, limit=10, after=1)] == [2, 3]
+
+
+async def test_prune_removes_old_handled_rows_and_keeps_quarantined(session: AsyncSession) -> None:
+    await inbox_rows.store(session, [message_update(n, 7, "x") for n in (1, 2, 3, 4)])
+    long_ago = utcnow() - timedelta(days=3)
+    await inbox_rows.mark_handled(session, [1], long_ago)
+    await inbox_rows.mark_handled(session, [2], utcnow())
+    await inbox_rows.quarantine(session, 3, "unreadable", long_ago)
+    await session.commit()
+    assert await inbox_rows.prune_handled(session, utcnow() - timedelta(days=2)) == 1
+    await session.commit()
+    assert await inbox_rows.counts(session) == {"pending": 1, "handled": 1, "quarantined": 1}
+
+
+# --------------------------------------------------------------------------- the bot
+
+
+async def test_a_poison_update_is_quarantined_and_the_next_citizen_is_answered(
+    emulator: BotApiEmulator, bot: Any, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = INBOX_QUARANTINED.labels("unreadable")._value.get()
+    # A poll without its required fields, as an older self-hosted Bot API server may send.
+    poison = await emulator.inject_update({"poll": {"id": "5", "question": "?"}})
+    polls_before = emulator.stats.calls["getUpdates"]
+    citizen = Citizen(emulator, 4101)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="bot.inbox"):
+        await citizen.says("/help")
+        await citizen.sees(HELP, timeout=5)
+    assert time.monotonic() - started < 5
+    assert emulator.stats.calls["getUpdates"] - polls_before <= 5
+    await wait_for_status(engine, poison, InboxStatus.QUARANTINED)
+    _, _, error = (await rows(engine))[poison]
+    assert error is not None and error.startswith("unreadable: TypeError")
+    assert INBOX_QUARANTINED.labels("unreadable")._value.get() == before + 1
+    warnings = [r for r in caplog.records if str(poison) in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert "(poll)" in warnings[0].getMessage() and "?" not in warnings[0].getMessage()
+
+
+async def test_updates_left_pending_are_handled_first_at_start(
+    emulator: BotApiEmulator, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    emulator.add_user(4201)
+    emulator.add_user(4202)
+    async with session_factory.begin() as session:
+        # stored by a process that died before handling them; one was in flight in 3 runs
+        await inbox_rows.store(session, [message_update(900, 4201, "/help")])
+        await inbox_rows.store(session, [message_update(901, 4202, "/help")])
+        await session.execute(
+            update(InboxUpdate).where(InboxUpdate.update_id == 901).values(attempts=3)
+        )
+    async with bot_on_emulator(engine, emulator):
+        await Citizen(emulator, 4201).sees(HELP)
+        await wait_for_status(engine, 900, InboxStatus.HANDLED)
+        await wait_for_status(engine, 901, InboxStatus.QUARANTINED)
+    assert emulator.messages(4202) == []
+    assert (await rows(engine))[900][1] == 1  # one attempt, the one that finished
+
+
+async def test_failing_handling_is_tried_again_then_quarantined(
+    session_factory: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    """The update processor reports each failure; the sweep hands the update over again."""
+
+    class Application:
+        bot = Bot("123:ABC")
+        update_queue: asyncio.Queue[object] = asyncio.Queue()
+
+    inbox = Inbox(session_factory, max_attempts=3, sweep_seconds=0.05)
+    application: Any = Application()
+    await inbox.start_handling(application)
+    try:
+        await inbox.receive([message_update(77, 4301, "/help")])
+        for attempt in range(3):
+            given = await asyncio.wait_for(application.update_queue.get(), 5)
+            assert isinstance(given, Update) and given.update_id == 77
+            inbox.begin(given)
+            await inbox.failed(given, RuntimeError(f"database away {attempt}"))
+        await wait_for_status(engine, 77, InboxStatus.QUARANTINED)
+        assert application.update_queue.empty()
+    finally:
+        await inbox.stop_handling()
+    _, attempts, error = (await rows(engine))[77]
+    assert attempts == 3 and error == "handling failed 3 times, last: RuntimeError: database away 2"
+
+
+@pytest.fixture
+async def webhook(engine: AsyncEngine) -> AsyncIterator[tuple[BotApiEmulator, str]]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    settings = settings_for(
+        str(engine.url.render_as_string(hide_password=False)),
+        http_port=port,
+        webhook_url=url,
+        webhook_secret_token=SECRET,
+    )
+    services = make_services(settings, engine)
+    inbox = make_inbox(settings, services)
+    async with (
+        BotApiEmulator(webhook_retry_delay=0.05) as emulator,
+        http_server(settings, services, inbox),
+        running_bot(
+            settings, services, token=emulator.token, base_url=emulator.base_url, inbox=inbox
+        ),
+    ):
+        yield emulator, url
+
+
+async def test_a_redelivered_webhook_update_is_handled_once(
+    webhook: tuple[BotApiEmulator, str], engine: AsyncEngine
+) -> None:
+    emulator, url = webhook
+    emulator.add_user(4401)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with aiohttp.ClientSession() as http:
+        for _ in range(3):  # Telegram did not see our first answers
+            async with http.post(
+                url, json=message_update(5000, 4401, "/help"), headers=headers
+            ) as response:
+                assert response.status == 200
+    await Citizen(emulator, 4401).sees(HELP)
+    await wait_for_status(engine, 5000, InboxStatus.HANDLED)
+    await asyncio.sleep(0.5)
+    assert len(emulator.messages(4401)) == 1
