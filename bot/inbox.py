@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS: Final = 2.0
 PRUNE_EVERY: Final = 3600.0  # seconds between two prunes of old handled rows
 SWEEP_BATCH: Final = 500
+#: Updates handed over and not finished, at most: a backlog (after a long outage) is parsed
+#: and queued a slice at a time, so memory does not grow with it.
+MAX_IN_HAND: Final = 2000
 #: How long a finished update id is remembered, so that a sweep which read the row just
 #: before it was marked handled does not hand it over again.
 FINISHED_MEMORY: Final = 120.0
@@ -131,6 +134,8 @@ class Inbox:
         self._in_flight: dict[int, int] = {}
         self._finished: dict[int, float] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        # older pending rows not handed over yet: new ones wait for the sweep, in order
+        self._backlog = True
 
     # ------------------------------------------------------------------ receiving
 
@@ -140,7 +145,7 @@ class Inbox:
         if len(valid) < len(updates):
             log.warning("inbox: %d updates without an update_id ignored", len(updates) - len(valid))
         new_ids = await retry_on_disconnect(partial(self._store, valid))
-        if self._application is not None and new_ids:
+        if self._application is not None and new_ids and not self._backlog:
             by_id = {u["update_id"]: u for u in valid}
             for update_id in new_ids:
                 await self._hand_over(update_id, by_id[update_id], attempts=0)
@@ -165,6 +170,7 @@ class Inbox:
     async def stop_handling(self) -> None:
         """No more hand-overs; what is not handled stays pending for the next start."""
         self._application = None
+        self._backlog = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
@@ -264,8 +270,12 @@ class Inbox:
             async with self._sessions() as session:
                 rows = await inbox.pending(session, limit=SWEEP_BATCH, after=after)
             for row in rows:
+                if len(self._in_flight) >= MAX_IN_HAND:
+                    self._backlog = True
+                    return
                 await self._hand_over(row.update_id, row.payload, attempts=row.attempts)
             if len(rows) < SWEEP_BATCH:
+                self._backlog = False
                 return
             after = rows[-1].update_id
 

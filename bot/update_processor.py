@@ -8,11 +8,20 @@ lock; size `max_concurrent_updates` generously.) After every update it writes th
 conversation states and user/chat data through to the database, then marks the update
 handled in the inbox (bot/inbox.py), so a `kill -9` loses no handled step and no update:
 what was not marked is handled again at the next start.
+
+Handled again, a step would be applied to the state it produced (the answer to one question
+taken as the answer to the next) if its effects were committed and only its mark was lost. So
+while a citizen is in a dialogue, the id of the last update handled is kept in their
+``user_data`` (HANDLED_KEY): python-telegram-bot hands it to the persistence with the
+conversation state in one call, which commits them together, and an update at or below it is
+skipped as done. Outside a dialogue the key is dropped (no row is kept per citizen for it);
+a one-step command handled twice only answers twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Awaitable
@@ -25,6 +34,8 @@ from bot.inbox import Inbox
 from observability import UPDATE_SECONDS, UPDATES
 
 log = logging.getLogger(__name__)
+
+HANDLED_KEY = "handled_update"  # in user_data while a dialogue lives: see the module
 
 
 class _ChatLock:
@@ -70,10 +81,18 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 del self._locks[key]
 
     async def _handle(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self._was_handled(update):
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()
+            log.info("update %s was handled before a restart; skipped", _update_id(update))
+            if self.inbox is not None:
+                await self.inbox.done(update)
+            return
         if self.inbox is not None:
             self.inbox.begin(update)
         try:
             await coroutine
+            self._remember_handled(update)
             await self._persist()
         except Exception as exc:
             if self.inbox is not None:
@@ -81,6 +100,28 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             raise
         if self.inbox is not None:
             await self.inbox.done(update)
+
+    def _dialogue_data(self, update: object) -> dict[Any, Any] | None:
+        if self.application is None or not isinstance(update, Update):
+            return None
+        user = update.effective_user
+        return self.application.user_data.get(user.id) if user is not None else None
+
+    def _was_handled(self, update: object) -> bool:
+        data = self._dialogue_data(update)
+        last = data.get(HANDLED_KEY) if data is not None else None
+        return isinstance(last, int) and last >= _update_id(update)
+
+    def _remember_handled(self, update: object) -> None:
+        data = self._dialogue_data(update)
+        if data is None or self.application is None:
+            return
+        if any(key != HANDLED_KEY for key in data):
+            data[HANDLED_KEY] = _update_id(update)
+        elif data.pop(HANDLED_KEY, None) is None:
+            return
+        assert isinstance(update, Update) and update.effective_user is not None
+        self.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
 
     async def _persist(self) -> None:
         if self.application is not None and self.application.persistence is not None:
@@ -91,6 +132,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down; python-telegram-bot awaits running updates itself."""
+
+
+def _update_id(update: object) -> int:
+    return update.update_id if isinstance(update, Update) else -1
 
 
 def _chat_key(update: object) -> int | None:

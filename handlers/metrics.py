@@ -9,8 +9,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select
 
 from handlers.health import SERVICES
-from observability import BROADCAST_REMAINING, BROADCAST_SENT, OUTBOX_DEPTH, REGISTRY
-from storage import broadcasts
+from observability import (
+    BROADCAST_REMAINING,
+    BROADCAST_SENT,
+    INBOX_UPDATES,
+    OUTBOX_DEPTH,
+    REGISTRY,
+)
+from storage import broadcasts, inbox
 from storage.models import Channel, OutboxMessage, OutboxStatus
 
 PATH: Final = "/metrics"
@@ -27,6 +33,8 @@ async def read_database_gauges(request: web.Request) -> None:
         for channel in Channel:
             for status in OutboxStatus:
                 OUTBOX_DEPTH.labels(channel, status).set(counts.get((channel, status), 0))
+        for inbox_status, count in (await inbox.counts(session)).items():
+            INBOX_UPDATES.labels(inbox_status).set(count)
         BROADCAST_REMAINING.clear()
         BROADCAST_SENT.clear()
         for broadcast in await broadcasts.active(session):

@@ -339,7 +339,7 @@ async def stored_applications(engine: AsyncEngine) -> dict[int | None, list[Appl
 
 
 def check_outcome(
-    people: Sequence[DrillCitizen], stored: dict[int | None, list[Application]]
+    people: Sequence[DrillCitizen], stored: dict[int | None, list[Application]], log: str = ""
 ) -> None:
     """Each citizen saw a number, and that is their one application, with what they typed.
 
@@ -348,7 +348,7 @@ def check_outcome(
     """
     assert APOLOGY != APOLOGY_MSGID, "the apology has no translation: the check would be blind"
     apologised = [p.report() for p in people if any(APOLOGY in text for text in p.texts())]
-    assert not apologised, apologised
+    assert not apologised, (apologised, log[-6000:])
     assert all(person.number for person in people)
     assert len({person.number for person in people}) == len(people)
     assert set(stored) == {person.user_id for person in people}, "applications of strangers"
@@ -444,7 +444,7 @@ async def test_sigkill_three_times_while_200_citizens_apply_each_application_sto
     # Each kill caught citizens mid-dialogue with actions in flight (lost or to be redelivered).
     assert all(c["mid_dialogue"] and c["in_inbox"] + c["redelivered"] for c in crashes), crashes
     assert sum(c["in_inbox"] for c in crashes), f"no kill tested the inbox: {crashes}"
-    check_outcome(people, await stored_applications(engine))
+    check_outcome(people, await stored_applications(engine), stderr)
     assert "Traceback" not in stderr, stderr
 
 

@@ -18,11 +18,14 @@ from telegram import Bot, Update
 from bot.emulator import BotApiEmulator
 from bot.inbox import Inbox
 from bot.runtime import http_server, make_inbox, make_services, running_bot
+from conversations import connection_request as cr
+from i18n import translate
 from observability import INBOX_QUARANTINED
 from storage import inbox as inbox_rows
 from storage.db import utcnow
 from storage.models import InboxStatus, InboxUpdate
 from tests.harness import Citizen, bot_on_emulator, settings_for
+from tests.test_connection_request import choose_language, question
 from tests.test_crash_recovery import free_port
 
 HELP = "Bu botda nələr edə bilərsiniz"
@@ -203,3 +206,60 @@ async def test_a_redelivered_webhook_update_is_handled_once(
     await wait_for_status(engine, 5000, InboxStatus.HANDLED)
     await asyncio.sleep(0.5)
     assert len(emulator.messages(4401)) == 1
+
+
+async def test_a_backlog_is_handed_over_a_slice_at_a_time_and_in_order(
+    session_factory: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.inbox.MAX_IN_HAND", 2)
+
+    class Application:
+        bot = Bot("123:ABC")
+        update_queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async with session_factory.begin() as session:
+        await inbox_rows.store(session, [message_update(n, 4500 + n, "/help") for n in range(1, 6)])
+    inbox = Inbox(session_factory, sweep_seconds=0.05)
+    application: Any = Application()
+    await inbox.start_handling(application)
+    try:
+        await inbox.receive([message_update(6, 4506, "/help")])  # new, behind the backlog
+        seen: list[int] = []
+        while len(seen) < 6:
+            given = await asyncio.wait_for(application.update_queue.get(), 5)
+            assert isinstance(given, Update)
+            assert application.update_queue.qsize() < 2  # never more than 2 in hand
+            seen.append(given.update_id)
+            inbox.begin(given)
+            await inbox.done(given)
+    finally:
+        await inbox.stop_handling()
+    assert seen == [1, 2, 3, 4, 5, 6]
+
+
+async def test_a_dialogue_step_committed_before_its_mark_is_not_applied_again(
+    emulator: BotApiEmulator, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Killed between the persistence commit and the inbox mark: after the restart the same
+    answer must not be taken as the answer to the next question."""
+    person = Citizen(emulator, 4601)
+    async with bot_on_emulator(engine, emulator):
+        await choose_language(person, "az")
+        await person.says(translate("Connection request", "az"))
+        await person.sees(question(cr.FIRST_NAME, "az"))
+        update_id = await emulator.send_text(person.user_id, "Aysel")
+        await person.sees(question(cr.LAST_NAME, "az"))
+        await wait_for_status(engine, update_id, InboxStatus.HANDLED)
+    async with session_factory.begin() as session:  # the mark is lost, the effects are not
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id)
+            .values(status=InboxStatus.PENDING, handled_at=None)
+        )
+    seen = len(emulator.messages(person.user_id))
+    async with bot_on_emulator(engine, emulator):
+        await wait_for_status(engine, update_id, InboxStatus.HANDLED)
+        await asyncio.sleep(0.5)
+        assert len(emulator.messages(person.user_id)) == seen  # nothing answered again
+        await person.says("Məmmədova")
+        await person.sees(question(cr.PATRONYMIC, "az"))

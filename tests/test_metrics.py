@@ -14,7 +14,8 @@ from bot.emulator import BotApiEmulator
 from bot.runtime import http_server, make_services
 from chat.context import BotApplication
 from observability import REGISTRY
-from storage import outbox
+from storage import inbox, outbox
+from storage.db import utcnow
 from storage.models import Broadcast, BroadcastStatus, Channel, OutboxMessage
 from tests.harness import Citizen, settings_for
 from tests.test_crash_recovery import free_port
@@ -92,3 +93,15 @@ async def test_updates_and_deliveries_are_counted(
     async with Bot(emulator.token, base_url=emulator.base_url) as telegram:
         assert await dispatcher_for(session_factory, telegram).run_once() == 1
     assert sample("azerishiq_deliveries_total", channel="telegram", result="sent") == sent + 1
+
+
+async def test_the_inbox_is_counted_by_status(
+    engine: AsyncEngine, database_url: str, session_factory: Sessions
+) -> None:
+    async with session_factory.begin() as session:
+        await inbox.store(session, [{"update_id": n, "message": {}} for n in (1, 2, 3)])
+        await inbox.mark_handled(session, [1], utcnow())
+        await inbox.quarantine(session, 2, "unreadable: TypeError", utcnow())
+    text = await scrape(engine, database_url)
+    for status, count in (("pending", 1), ("handled", 1), ("quarantined", 1)):
+        assert f'azerishiq_inbox_updates{{status="{status}"}} {count}.0' in text
