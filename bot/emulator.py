@@ -416,6 +416,7 @@ class BotApiEmulator:
         history_per_chat: int = 10_000,
         max_pending_updates: int = 100_000,
         webhook_retry_delay: float = 0.1,
+        first_update_id: int | None = None,
     ) -> None:
         self._token = (
             token or f"{1_000_000 + secrets.randbelow(9_000_000)}:{secrets.token_urlsafe(26)}"
@@ -439,7 +440,12 @@ class BotApiEmulator:
         self.stats = EmulatorStats()
 
         self._chats: dict[int, _Chat] = {}
-        self._update_id = 0
+        # Telegram numbers updates sequentially from a number of its choosing (chosen afresh
+        # after a week without updates), so a bot must not assume they start anywhere: each
+        # emulator starts somewhere new, as a bot that stores update ids (the inbox) will see.
+        self._update_id = (
+            first_update_id - 1 if first_update_id is not None else secrets.randbelow(2**30)
+        )
         self._pending: deque[tuple[int, bytes]] = deque(maxlen=max_pending_updates)
         self._allowed_updates: frozenset[str] | None = None
         self._updates_changed = asyncio.Condition()  # pending updates, polls, webhook

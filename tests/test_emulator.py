@@ -511,7 +511,9 @@ async def test_driver_http_endpoints(
             return response.status, await response.json()
 
     status, body = await call("send_text", user_id=4, text="/start", first_name="Kamran")
-    assert status == 200 and body == {"ok": True, "result": {"update_id": 1}}
+    first = body["result"]["update_id"]
+    assert status == 200 and body == {"ok": True, "result": {"update_id": first}}
+    assert isinstance(first, int) and first > 0
     assert (await call("share_contact", user_id=4, phone_number="+994501112233"))[0] == 200
     assert (await call("share_location", user_id=4, latitude=40.1, longitude=49.2))[0] == 200
     kinds = [
@@ -537,7 +539,7 @@ async def test_driver_http_endpoints(
 
     status, body = await call("press_button", user_id=4, callback_data="lang:az")
     assert status == 200
-    query = (await bot.get_updates(offset=4))[0].callback_query
+    query = (await bot.get_updates(offset=first + 3))[0].callback_query
     assert query is not None and query.data == "lang:az"
     status, body = await call("press_button", user_id=4, callback_data="nope")
     assert status == 400 and "buttons on screen" in body["description"]
@@ -578,3 +580,15 @@ async def test_command_line_serves(tmp_path: Any) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 5) == 0
+
+
+async def test_update_ids_start_where_telegram_chooses() -> None:
+    """A bot that stores update ids must not assume they restart at 1 (the console restarts its
+    emulator on the same database); Telegram also picks a new start after a week of silence."""
+    async with BotApiEmulator() as one, BotApiEmulator() as two:
+        one.add_user(1)
+        two.add_user(1)
+        assert await one.send_text(1, "a") != await two.send_text(1, "a")
+    async with BotApiEmulator(first_update_id=500) as chosen:
+        chosen.add_user(1)
+        assert await chosen.send_text(1, "a") == 500
