@@ -61,36 +61,47 @@ def update_kind(payload: JSONDict) -> str:
 
 
 class _Marks:
-    """Attempt counts and handled marks, written in the background, as many per transaction as
-    came meanwhile. Nobody waits for them: a mark lost to a crash makes its update run again,
-    which a dialogue skips (bot/update_processor.py) and a one-step command answers twice."""
+    """Attempt counts and handled marks, group-committed: one transaction serves every update
+    that finished meanwhile. :meth:`handled` returns once its mark is committed."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._started: list[int] = []
         self._handled: list[int] = []
+        self._done: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
 
     def started(self, update_id: int) -> None:
+        """Count an attempt (with the next commit; nobody waits for it)."""
         self._started.append(update_id)
         self._wake()
 
-    def handled(self, update_id: int) -> None:
+    async def handled(self, update_id: int) -> None:
         self._handled.append(update_id)
-        self._wake()
+        await asyncio.shield(self._wake())
 
-    def _wake(self) -> None:
+    def _wake(self) -> asyncio.Future[None]:
+        if self._done is None:
+            self._done = asyncio.get_running_loop().create_future()
+        done = self._done
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="inbox-marks")
+        return done
 
     async def _write(self) -> None:
         while self._started or self._handled:
             started, self._started = self._started, []
             handled, self._handled = self._handled, []
+            done, self._done = self._done, None
             try:
                 await retry_on_disconnect(partial(self._commit, started, handled))
-            except Exception as exc:  # they stay pending: a later sweep hands them over again
-                log.warning("inbox: %d marks not written (%s)", len(handled), type(exc).__name__)
+            except Exception as exc:
+                if done is not None and not done.done():
+                    done.set_exception(exc)
+                    done.exception()  # retrieved: a mark nobody awaits is not an error
+            else:
+                if done is not None and not done.done():
+                    done.set_result(None)
 
     async def _commit(self, started: list[int], handled: list[int]) -> None:
         async with self._sessions.begin() as session:
@@ -174,12 +185,13 @@ class Inbox:
             self._in_flight[update_id] += 1
             self._marks.started(update_id)
 
-    def done(self, update: object) -> None:
-        """Handled and its effects persisted: mark it so (with the next commit)."""
+    async def done(self, update: object) -> None:
+        """Handled and its effects persisted: mark it so."""
         update_id = _update_id(update)
-        if update_id in self._in_flight:
-            self._marks.handled(update_id)
-            self._finish(update_id)
+        if update_id not in self._in_flight:
+            return
+        await self._marks.handled(update_id)
+        self._finish(update_id)
 
     async def failed(self, update: object, error: BaseException) -> None:
         """Handling raised: try again at a later sweep, or quarantine after the last attempt."""

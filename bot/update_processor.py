@@ -86,7 +86,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 coroutine.close()
             log.info("update %s was handled before a restart; skipped", _update_id(update))
             if self.inbox is not None:
-                self.inbox.done(update)
+                await self.inbox.done(update)
             return
         if self.inbox is not None:
             self.inbox.begin(update)
@@ -99,7 +99,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 await self.inbox.failed(update, exc)
             raise
         if self.inbox is not None:
-            self.inbox.done(update)
+            await self.inbox.done(update)
 
     def _dialogue_data(self, update: object) -> dict[Any, Any] | None:
         if self.application is None or not isinstance(update, Update):

@@ -231,7 +231,7 @@ async def test_a_backlog_is_handed_over_a_slice_at_a_time_and_in_order(
             assert application.update_queue.qsize() < 2  # never more than 2 in hand
             seen.append(given.update_id)
             inbox.begin(given)
-            inbox.done(given)
+            await inbox.done(given)
     finally:
         await inbox.stop_handling()
     assert seen == [1, 2, 3, 4, 5, 6]
