@@ -6,9 +6,10 @@ queue behind each other, other chats go on. (python-telegram-bot takes a concurr
 before we see the update, so a flood from one chat can hold many slots while it waits on its
 lock; size `max_concurrent_updates` generously.) After every update it writes the changed
 conversation states and user/chat data through to the database, so a `kill -9` loses no
-handled step. It does lose the updates fetched but not yet handled: python-telegram-bot
-confirms a batch to Telegram (the next getUpdates offset) as soon as it has queued it, so
-Telegram does not deliver those again; the citizen sees no answer and repeats the action
+handled step, then forgets the update's user/chat data if it is empty (bot/idle_state.py).
+It does lose the updates fetched but not yet handled: python-telegram-bot confirms a batch
+to Telegram (the next getUpdates offset) as soon as it has queued it, so Telegram does not
+deliver those again; the citizen sees no answer and repeats the action
 (tests/test_fault_drills.py counts them).
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
+from bot.idle_state import forget_empty_data
 from observability import UPDATE_SECONDS, UPDATES
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if key is None:
             await coroutine
             await self._persist()
+            self._forget_empty(update)
             return
         entry = self._locks.get(key)
         if entry is None:
@@ -66,6 +69,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             async with entry.lock:
                 await coroutine
                 await self._persist()
+                self._forget_empty(update)
         finally:
             entry.users -= 1
             if entry.users == 0:
@@ -74,6 +78,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def _persist(self) -> None:
         if self.application is not None and self.application.persistence is not None:
             await self.application.update_persistence()
+
+    def _forget_empty(self, update: object) -> None:
+        if self.application is not None:
+            forget_empty_data(self.application, update)
 
     async def initialize(self) -> None:
         """Nothing to set up; the locks are created on demand."""
