@@ -26,6 +26,7 @@ from bot.polling import poll_updates
 from bot.settings import Settings
 from bot.worker import running_dispatcher
 from chat.context import BotApplication, Services
+from chat.locales import SavedLocales
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE
 from integrations.citizen_registry import CitizenRegistry, HttpCitizenRegistry, TypedIn
 from integrations.power_centres import CsvPowerCentres, HttpGis, PowerCentres
@@ -60,6 +61,7 @@ def make_services(settings: Settings, engine: AsyncEngine) -> Services:
         power_centres=power_centres,
         citizen_registry=registry,
         subscribers=subscribers,
+        locales=SavedLocales(sessions),
     )
 
 

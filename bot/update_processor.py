@@ -7,7 +7,8 @@ before we see the update, so a flood from one chat can hold many slots while it 
 lock; size `max_concurrent_updates` generously.) After every update it writes the changed
 conversation states and user/chat data through to the database, then marks the update
 handled in the inbox (bot/inbox.py), so a `kill -9` loses no handled step and no update:
-what was not marked is handled again at the next start.
+what was not marked is handled again at the next start. Then it forgets the update's
+user/chat data if it is empty (bot/idle_state.py): only live dialogues stay in memory.
 
 Handled again, a step would be applied to the state it produced (the answer to one question
 taken as the answer to the next) if its effects were committed and only its mark was lost. So
@@ -30,6 +31,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
+from bot.idle_state import forget_empty_data
 from bot.inbox import Inbox
 from observability import UPDATE_SECONDS, UPDATES
 
@@ -94,6 +96,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await coroutine
             self._remember_handled(update)
             await self._persist()
+            self._forget_empty(update)
         except Exception as exc:
             if self.inbox is not None:
                 await self.inbox.failed(update, exc)
@@ -126,6 +129,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def _persist(self) -> None:
         if self.application is not None and self.application.persistence is not None:
             await self.application.update_persistence()
+
+    def _forget_empty(self, update: object) -> None:
+        if self.application is not None:
+            forget_empty_data(self.application, update)
 
     async def initialize(self) -> None:
         """Nothing to set up; the locks are created on demand."""

@@ -9,13 +9,12 @@ from typing import Any, cast
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from i18n import normalize_locale
+from chat.locales import SavedLocales, update_saved_locale
 from integrations.citizen_registry import CitizenRegistry
 from integrations.power_centres import PowerCentres
 from integrations.subscribers import SubscriberDirectory
 
 SERVICES_KEY = "services"
-LOCALE_KEY = "locale"  # in user_data: the language the citizen chose
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +27,7 @@ class Services:
     power_centres: PowerCentres
     citizen_registry: CitizenRegistry
     subscribers: SubscriberDirectory
+    locales: SavedLocales
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -39,9 +39,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     @property
     def saved_locale(self) -> str | None:
-        """The language the citizen chose, if they did."""
-        user_data = self.user_data
-        return normalize_locale(user_data.get(LOCALE_KEY)) if user_data is not None else None
+        """The language saved for the citizen of this update (None: we have no record).
+
+        Looked up once per update, before any other handler (:mod:`handlers.locale`).
+        """
+        return update_saved_locale()
 
     def is_staff(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.services.staff_ids

@@ -78,6 +78,24 @@ def main_menu() -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True)
 
 
+def welcome_menu() -> ReplyKeyboardMarkup:
+    """The main menu under a row of languages, each in its own name: a new citizen's /start.
+
+    A message carries one keyboard, so the languages join the menu rather than asking in a
+    second message; a press sends the name, which :func:`language_names_pattern` recognises.
+    """
+    languages = [KeyboardButton(LANGUAGE_NAMES[code]) for code in LOCALES]
+    menu = main_menu()
+    return ReplyKeyboardMarkup(
+        [languages, *menu.keyboard], resize_keyboard=True, is_persistent=True
+    )
+
+
+def language_names_pattern() -> str:
+    """A regex matching a language button of :func:`welcome_menu`."""
+    return _labels_pattern(set(LANGUAGE_NAMES.values()))
+
+
 def language_keyboard() -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=LANGUAGE_CALLBACK_PREFIX + code)

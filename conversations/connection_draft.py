@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
+from i18n import current_locale
+
 DRAFT_KEY: Final = "connection_draft"
 REMIND_AFTER: Final = timedelta(minutes=30)
 EXPIRE_AFTER: Final = timedelta(hours=24)
@@ -23,6 +25,7 @@ class Draft:
     started_at: str = ""
     updated_at: str = ""
     reminded: bool = False
+    locale: str | None = None  # the language of the last answer: for the reminder
     state: int | None = None
     # The question of `state` has been sent. False from the moment the step is chosen until its
     # question is out; a draft found so after a restart may have a question the citizen never
@@ -90,6 +93,7 @@ def load_draft(user_data: dict[Any, Any] | None) -> Draft | None:
 
 def save_draft(user_data: dict[Any, Any], draft: Draft, now: datetime) -> None:
     draft.touch(now)
+    draft.locale = current_locale()
     user_data[DRAFT_KEY] = draft.to_json()
 
 

@@ -1,7 +1,10 @@
 """Unfinished connection requests: one reminder after 30 minutes, expiry after 24 hours.
 
 A repeating job sweeps the drafts held in `user_data` (loaded from the database at start, so
-restarts do not reset the clock: the draft keeps the time of its last answer).
+restarts do not reset the clock: the draft keeps the time of its last answer). `user_data`
+holds only live dialogue state, the drafts among it, so the sweep sees every draft; the
+notice goes in the language of the draft's last answer, else the saved one (``citizens``),
+else Azerbaijani.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import Forbidden, TelegramError
 
-from chat.context import LOCALE_KEY, BotApplication, BotContext
+from chat.context import SERVICES_KEY, BotApplication, BotContext, Services
 from chat.keyboards import main_menu
 from conversations.connection_draft import (
     DRAFT_KEY,
@@ -48,12 +52,12 @@ async def sweep(application: BotApplication, now: datetime) -> tuple[int, int]:
         if idle >= EXPIRE_AFTER:
             drop_draft(data)
             await _persist(application, user_id, data)
-            await _tell(application, user_id, data, EXPIRED)
+            await _tell(application, user_id, draft.locale, EXPIRED)
             expired += 1
         elif (
             idle >= REMIND_AFTER
             and not draft.reminded
-            and await _tell(application, user_id, data, REMINDER)
+            and await _tell(application, user_id, draft.locale, REMINDER)
         ):
             data[DRAFT_KEY]["reminded"] = True
             await _persist(application, user_id, data)
@@ -61,8 +65,18 @@ async def sweep(application: BotApplication, now: datetime) -> tuple[int, int]:
     return reminded, expired
 
 
-async def _tell(application: BotApplication, user_id: int, data: dict[Any, Any], text: str) -> bool:
-    locale = normalize_locale(data.get(LOCALE_KEY)) or DEFAULT_LOCALE
+async def _tell(
+    application: BotApplication, user_id: int, draft_locale: str | None, text: str
+) -> bool:
+    """Send in the draft's language, else the saved one, else Azerbaijani."""
+    locale = normalize_locale(draft_locale)
+    if locale is None:
+        services = cast(Services, application.bot_data[SERVICES_KEY])
+        try:
+            locale = await services.locales.lookup(user_id) or DEFAULT_LOCALE
+        except SQLAlchemyError as error:
+            log.warning("draft notice not sent (%s); next sweep tries again", type(error).__name__)
+            return False
     with use_locale(locale):
         markup = main_menu()
     try:

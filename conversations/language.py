@@ -1,14 +1,24 @@
 """First contact and language choice: /start, /language and the *Dil* menu item.
 
-A citizen without a saved language is asked for one before anything else; the question
-survives a restart (the conversation is persistent), so a button pressed after a crash
-still lands.
+/start is one message: the welcome in the citizen's language (saved, else the Telegram
+client's, else Azerbaijani) with the main menu. Someone new gets a row of languages on top of
+that menu, and is registered in ``citizens`` with the language they were greeted in. Choosing
+is an option, never a gate: any command or menu press works at once. A message carries one
+keyboard, and the menu is what a newcomer needs in view; a language press sends its name,
+which this dialogue takes anywhere, and answers with the welcome in that language.
+
+/language and *Dil* ask with inline buttons; that question survives a restart (the
+conversation is persistent), so a button pressed after a crash still lands. The choice is
+saved in ``citizens`` (see :mod:`chat.locales`), not in ``user_data``.
 """
 
 from __future__ import annotations
 
+import logging
+from functools import partial
 from typing import Final
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -18,41 +28,73 @@ from telegram.ext import (
     filters,
 )
 
-from chat.context import LOCALE_KEY, BotContext
+from chat.context import BotContext
 from chat.conversation import conversation
 from chat.keyboards import (
     LANGUAGE_CALLBACK_PREFIX,
     MenuItem,
     language_keyboard,
+    language_names_pattern,
     main_menu,
     menu_item_pattern,
+    welcome_menu,
 )
-from chat.menu import menu_exit
+from chat.locales import set_update_saved_locale
+from chat.menu import leave_for_menu, menu_exit
 from chat.queries import answer_once
-from i18n import LANGUAGE_NAMES, LOCALES, _, normalize_locale, set_locale
+from i18n import LANGUAGE_NAMES, LOCALES, N_, _, current_locale, normalize_locale, set_locale
 from storage import citizens
+from storage.retry import retry_on_disconnect
+
+log = logging.getLogger(__name__)
 
 CHOOSING_LANGUAGE: Final = 1
 
+WELCOME: Final = N_(
+    "Welcome! This is the citizens' bot of Azərişıq. Here you can apply for a "
+    "connection to the electricity network, follow your applications, see violation "
+    "acts and pay on time.\n\nPlease choose from the menu below."
+)
+LANGUAGE_HINT: Final = N_("The buttons on the top row change the language.")
 
-async def greet(update: Update, context: BotContext) -> None:
+
+async def greet(update: Update, context: BotContext, *, offer_languages: bool = False) -> None:
     assert update.effective_message is not None
+    text = _(WELCOME)
+    if offer_languages:
+        text += "\n" + _(LANGUAGE_HINT)
     await update.effective_message.reply_text(
-        _(
-            "Welcome! This is the citizens' bot of Azərişıq. Here you can apply for a "
-            "connection to the electricity network, follow your applications, see violation "
-            "acts and pay on time.\n\nPlease choose from the menu below."
-        ),
-        reply_markup=main_menu(),
+        text, reply_markup=welcome_menu() if offer_languages else main_menu()
     )
 
 
 async def start(update: Update, context: BotContext) -> int:
-    """Greet with the menu; someone new is also asked for a language (not forced to answer)."""
-    await greet(update, context)
-    if context.saved_locale is None:
-        return await ask_language(update, context)
+    """One message: the welcome with the menu, and the languages for someone new.
+
+    Someone new is registered with the language they were greeted in, so that they count as a
+    citizen (announcements reach them) whether or not they ever press a language.
+    """
+    new = context.saved_locale is None
+    await greet(update, context, offer_languages=new)
+    if new:
+        await register(update, context)
     return ConversationHandler.END
+
+
+async def register(update: Update, context: BotContext) -> None:
+    """Save the citizen with the language in effect; a failure only delays it to their next
+    action (the welcome is out already, an apology after it would confuse)."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    try:
+        saved = await retry_on_disconnect(
+            partial(_store, context, user.id, chat.id, current_locale(), chosen=False)
+        )
+    except SQLAlchemyError as error:
+        log.warning("new citizen not registered yet (%s)", type(error).__name__)
+        return
+    context.services.locales.remember(user.id, saved)
+    set_update_saved_locale(saved)
 
 
 async def ask_language(update: Update, context: BotContext) -> int:
@@ -72,7 +114,8 @@ async def choose_by_button(update: Update, context: BotContext) -> int:
         return CHOOSING_LANGUAGE
     await answer_once(query)
     await query.edit_message_text(LANGUAGE_NAMES[locale] + " ✓")
-    await confirm_locale(update, context, locale)
+    if await save_locale(update, context, locale):
+        await changed(update)
     return ConversationHandler.END
 
 
@@ -87,7 +130,19 @@ _TYPED_NAMES: Final = {
 }
 
 
+async def choose_from_welcome(update: Update, context: BotContext) -> int:
+    """A language of the welcome's row: the welcome again in it, if it is another one."""
+    assert update.effective_message is not None
+    locale = _TYPED_NAMES[(update.effective_message.text or "").strip().casefold()]
+    if await save_locale(update, context, locale):
+        await greet(update, context)
+    else:
+        await confirmed(update, locale)
+    return ConversationHandler.END
+
+
 async def choose_by_text(update: Update, context: BotContext) -> int:
+    """A typed answer to the language question."""
     assert update.effective_message is not None
     typed = (update.effective_message.text or "").strip().casefold()
     locale = _TYPED_NAMES.get(typed)
@@ -97,33 +152,46 @@ async def choose_by_text(update: Update, context: BotContext) -> int:
             reply_markup=language_keyboard(),
         )
         return CHOOSING_LANGUAGE
-    await confirm_locale(update, context, locale)
+    if await save_locale(update, context, locale):
+        await changed(update)
+    else:
+        await confirmed(update, locale)
     return ConversationHandler.END
 
 
-async def confirm_locale(update: Update, context: BotContext, locale: str) -> None:
-    """Save the choice and answer in the new language: the greeting the first time."""
-    first_choice = context.saved_locale is None
-    await save_locale(update, context, locale)
-    if first_choice:
-        await greet(update, context)
-        return
+async def changed(update: Update) -> None:
     assert update.effective_message is not None
     await update.effective_message.reply_text(_("Language changed."), reply_markup=main_menu())
 
 
-async def save_locale(update: Update, context: BotContext, locale: str) -> None:
-    assert update.effective_user is not None and update.effective_chat is not None
-    assert context.user_data is not None
-    context.user_data[LOCALE_KEY] = locale
+async def confirmed(update: Update, locale: str) -> None:
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        LANGUAGE_NAMES[locale] + " ✓", reply_markup=main_menu()
+    )
+
+
+async def save_locale(update: Update, context: BotContext, locale: str) -> bool:
+    """Save the citizen's choice and speak it from now on; whether it is another language
+    than the one they were reading."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    shown = current_locale()
+    await retry_on_disconnect(partial(_store, context, user.id, chat.id, locale, chosen=True))
+    context.services.locales.remember(user.id, locale)
+    set_update_saved_locale(locale)
     set_locale(locale)
+    return locale != shown
+
+
+async def _store(
+    context: BotContext, user_id: int, chat_id: int, locale: str, *, chosen: bool
+) -> str:
+    """One transaction (safe to run again); the citizen's saved language after it."""
+    store = citizens.choose_locale if chosen else citizens.register_telegram_user
     async with context.services.sessions.begin() as session:
-        await citizens.register_telegram_user(
-            session,
-            telegram_user_id=update.effective_user.id,
-            chat_id=update.effective_chat.id,
-            locale=locale,
-        )
+        citizen = await store(session, telegram_user_id=user_id, chat_id=chat_id, locale=locale)
+        return citizen.locale
 
 
 async def cancel(update: Update, context: BotContext) -> int:
@@ -134,6 +202,7 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 def build() -> ConversationHandler[BotContext]:
     private = filters.ChatType.PRIVATE
+    button = CallbackQueryHandler(choose_by_button, pattern=f"^{LANGUAGE_CALLBACK_PREFIX}")
     return conversation(
         entry_points=[
             CommandHandler("start", start, filters=private),
@@ -141,13 +210,15 @@ def build() -> ConversationHandler[BotContext]:
             MessageHandler(
                 private & filters.Regex(menu_item_pattern(MenuItem.LANGUAGE)), ask_language
             ),
+            # The language row of the welcome (whatever the citizen is doing meanwhile).
+            MessageHandler(private & filters.Regex(language_names_pattern()), choose_from_welcome),
             # A language button pressed on an old message still counts.
-            CallbackQueryHandler(choose_by_button, pattern=f"^{LANGUAGE_CALLBACK_PREFIX}"),
+            button,
         ],
         states={
             CHOOSING_LANGUAGE: [
                 menu_exit(),
-                CallbackQueryHandler(choose_by_button, pattern=f"^{LANGUAGE_CALLBACK_PREFIX}"),
+                button,
                 MessageHandler(filters.TEXT & ~filters.COMMAND, choose_by_text),
             ],
         },
@@ -156,6 +227,8 @@ def build() -> ConversationHandler[BotContext]:
             CommandHandler("cancel", cancel),
             CommandHandler("start", start),
             CommandHandler("language", ask_language),
+            # Any other command ends the question and does what it says.
+            MessageHandler(filters.COMMAND, leave_for_menu),
             MessageHandler(filters.ALL, choose_by_text),
         ],
         name="language",

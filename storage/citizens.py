@@ -18,10 +18,23 @@ async def by_telegram_user(session: AsyncSession, telegram_user_id: int) -> Citi
     return result.scalar_one_or_none()
 
 
+async def locale_of(session: AsyncSession, telegram_user_id: int) -> str | None:
+    """The language saved for a Telegram user; None when we have no record of them."""
+    result = await session.execute(
+        select(Citizen.locale).where(Citizen.telegram_user_id == telegram_user_id)
+    )
+    return result.scalar_one_or_none()
+
+
 async def register_telegram_user(
     session: AsyncSession, *, telegram_user_id: int, chat_id: int, locale: str
 ) -> Citizen:
-    """Create or refresh the citizen behind a Telegram user; the caller commits."""
+    """Create or refresh the citizen behind a Telegram user; the caller commits.
+
+    ``locale`` (the one in effect) is saved for a new record only: an existing record keeps
+    its language, which only the citizen's own choice changes (:func:`choose_locale`), so the
+    bot's cache of saved languages stays true without being told.
+    """
     citizen = await by_telegram_user(session, telegram_user_id)
     if citizen is None:
         citizen = Citizen(
@@ -30,9 +43,20 @@ async def register_telegram_user(
         session.add(citizen)
     else:
         citizen.telegram_chat_id = chat_id
-        citizen.locale = locale
         citizen.blocked = False
         citizen.updated_at = utcnow()
+    await session.flush()
+    return citizen
+
+
+async def choose_locale(
+    session: AsyncSession, *, telegram_user_id: int, chat_id: int, locale: str
+) -> Citizen:
+    """The citizen chose a language: save it (creating the record); the caller commits."""
+    citizen = await register_telegram_user(
+        session, telegram_user_id=telegram_user_id, chat_id=chat_id, locale=locale
+    )
+    citizen.locale = locale
     await session.flush()
     return citizen
 

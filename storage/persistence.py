@@ -18,11 +18,17 @@ Contract and choices
   update to bound what a crash can lose.
 * **Skip identical writes.** The process remembers a digest of the JSON it last wrote (or queued)
   or read for each key and skips a write whose JSON is unchanged (``bot_data`` and the callback
-  cache are handed over on every run, changed or not). This assumes one bot process per token,
-  which python-telegram-bot requires anyway.
+  cache are handed over on every run, changed or not). Likewise a delete of a key it neither
+  read nor wrote is skipped: the process read every row at start. This assumes one bot process
+  per token, which python-telegram-bot requires anyway (a standby builds its persistence when it
+  takes over, not before).
 * **JSON, not pickle.** Data must be JSON-serialisable: dict keys become strings, tuples become
   lists, and ``Decimal``/``datetime``/Telegram objects are rejected with :class:`TypeError`.
   Keep drafts as plain dicts of strings and numbers.
+* **Only live state is stored.** An empty ``user_data``/``chat_data`` (what python-telegram-bot
+  hands over after every update of a citizen who is in no dialogue) has no row: writing it
+  deletes the row, or does nothing when there is none. So start-up loads the citizens who are
+  mid-dialogue, not everyone who ever wrote; the language lives in ``citizens``.
 * Conversation keys (tuples of ints/strings) are stored as their JSON list, e.g. ``"[123,456]"``;
   conversation states must be JSON values (ints or strings in practice). A state of ``None``
   (conversation ended) deletes the row.
@@ -36,7 +42,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Hashable, MutableMapping
+import sys
+from collections.abc import AsyncIterator, Hashable, MutableMapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeAlias
@@ -65,6 +72,10 @@ ConversationDict: TypeAlias = MutableMapping[ConversationKey, object]
 CDCData: TypeAlias = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 _CacheKey: TypeAlias = tuple[str, Hashable]
 _SINGLE_ROW_ID = 1
+#: Rows read at a time at start-up: the JSON of one chunk is freed before the next is read.
+_LOAD_CHUNK = 500
+#: In ``_last``: a row whose content is unknown (a write to it failed); never a real digest.
+_UNKNOWN = b""
 
 
 def encode_conversation_key(key: ConversationKey) -> str:
@@ -89,6 +100,19 @@ def _serialise(value: object, what: str) -> str:
         raise TypeError(
             f"SqlPersistence stores JSON only; {what} is not JSON-serialisable: {exc}"
         ) from exc
+
+
+def _interned(value: Any) -> Any:
+    """``value`` with its dict keys interned: the drafts loaded at start share their keys
+    (their field names) instead of holding a copy each, a third of their memory."""
+    if isinstance(value, dict):
+        return {
+            (sys.intern(key) if isinstance(key, str) else key): _interned(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_interned(item) for item in value]
+    return value
 
 
 def _digest(serialised: str) -> bytes:
@@ -159,7 +183,7 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
         try:
             self._last[cache_key] = _digest(_serialise(value, "stored data"))
         except TypeError:  # cannot happen for data read from JSON; be safe anyway
-            self._last.pop(cache_key, None)
+            self._last[cache_key] = _UNKNOWN
 
     async def _upsert(
         self,
@@ -181,7 +205,13 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
         await self._commit(cache_key, _Upsert(model, key_values, column, value))
 
     async def _delete(self, model: type[Base], where: Any, cache_key: _CacheKey) -> None:
-        self._last.pop(cache_key, None)
+        """Delete a row, unless this process knows there is none (it never read or wrote it)."""
+        if cache_key not in self._last:
+            carrier = self._carriers.get(cache_key)
+            if carrier is not None:  # a delete of it is on its way: return once it is done
+                await asyncio.shield(carrier)
+            return
+        del self._last[cache_key]
         await self._commit(cache_key, _Delete(model, where))
 
     async def _commit(self, cache_key: _CacheKey, write: _Write) -> None:
@@ -205,7 +235,7 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
             except BaseException as exc:
                 for cache_key in batch:
                     if cache_key not in self._pending:
-                        self._last.pop(cache_key, None)  # the row's content is now unknown
+                        self._last[cache_key] = _UNKNOWN  # the row may or may not be there
                 _fail(done, exc)
                 if not isinstance(exc, Exception):  # cancelled: fail the waiting writes too
                     if self._batch_done is not None:
@@ -262,16 +292,26 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
 
     # ------------------------------------------------------------------ user_data
 
-    async def get_user_data(self) -> dict[int, JSONDict]:
+    async def _load(self, statement: Any) -> AsyncIterator[Any]:
+        """The rows of ``statement``, read a chunk at a time (start-up memory stays flat)."""
         async with self._sessions() as session:
-            rows = (await session.execute(select(PtbUserData.user_id, PtbUserData.data))).all()
+            rows = await session.stream(statement)
+            async for partition in rows.partitions(_LOAD_CHUNK):
+                for row in partition:
+                    yield row
+
+    async def get_user_data(self) -> dict[int, JSONDict]:
         result: dict[int, JSONDict] = {}
-        for user_id, data in rows:
+        async for user_id, data in self._load(select(PtbUserData.user_id, PtbUserData.data)):
             self._remember(("user", user_id), data)
-            result[user_id] = data
+            if data:  # an empty row (from older versions) is deleted by the next write
+                result[user_id] = _interned(data)
         return result
 
     async def update_user_data(self, user_id: int, data: JSONDict) -> None:
+        if not data:
+            await self.drop_user_data(user_id)
+            return
         await self._upsert(
             PtbUserData, {"user_id": user_id}, "data", data, ("user", user_id), "user_data"
         )
@@ -285,15 +325,17 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
     # ------------------------------------------------------------------ chat_data
 
     async def get_chat_data(self) -> dict[int, JSONDict]:
-        async with self._sessions() as session:
-            rows = (await session.execute(select(PtbChatData.chat_id, PtbChatData.data))).all()
         result: dict[int, JSONDict] = {}
-        for chat_id, data in rows:
+        async for chat_id, data in self._load(select(PtbChatData.chat_id, PtbChatData.data)):
             self._remember(("chat", chat_id), data)
-            result[chat_id] = data
+            if data:
+                result[chat_id] = _interned(data)
         return result
 
     async def update_chat_data(self, chat_id: int, data: JSONDict) -> None:
+        if not data:
+            await self.drop_chat_data(chat_id)
+            return
         await self._upsert(
             PtbChatData, {"chat_id": chat_id}, "data", data, ("chat", chat_id), "chat_data"
         )
@@ -359,16 +401,11 @@ class SqlPersistence(BasePersistence[JSONDict, JSONDict, JSONDict]):
     # ------------------------------------------------------------------ conversations
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        async with self._sessions() as session:
-            rows = (
-                await session.execute(
-                    select(PtbConversation.key, PtbConversation.state).where(
-                        PtbConversation.name == name
-                    )
-                )
-            ).all()
         result: ConversationDict = {}
-        for key_text, state in rows:
+        statement = select(PtbConversation.key, PtbConversation.state).where(
+            PtbConversation.name == name
+        )
+        async for key_text, state in self._load(statement):
             self._remember(("conversation", (name, key_text)), state)
             result[decode_conversation_key(key_text)] = state
         return result

@@ -3,8 +3,8 @@
 Dialogue tests read like the conversation they check::
 
     await citizen.says("/start")
-    await citizen.sees("Dili seçin")
-    await citizen.presses("lang:az")
+    await citizen.sees("Xoş gəlmisiniz")
+    await citizen.says("Kömək")
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from chat.context import BotApplication
 from conversations import connection_request as cr
 from conversations import quote_text, texts
 from conversations.connection_draft import DRAFT_KEY
-from i18n import translate
+from i18n import LANGUAGE_NAMES, resolve_locale, translate
 from storage.models import (
     Application,
     ApplicationStatusChange,
@@ -39,11 +39,17 @@ def question(state: int, locale: str) -> str:
     return translate(cr.TEXT_FIELDS[state].question, locale)
 
 
+WELCOME = {"az": "Xoş gəlmisiniz", "ru": "Добро пожаловать", "en": "Welcome"}
+
+
 async def choose_language(person: Citizen, locale: str) -> None:
+    """/start, then the language's button on the welcome (the row above the menu)."""
     await person.says("/start")
-    await person.sees("Dili seçin")
-    await person.presses(f"lang:{locale}")
-    await person.sees({"az": "Xoş gəlmisiniz", "ru": "Добро пожаловать", "en": "Welcome"}[locale])
+    await person.sees(WELCOME[resolve_locale(None, person.language_code)])
+    await person.says(LANGUAGE_NAMES[locale])
+    answer = (await person.reply()).text or ""
+    confirmations = (LANGUAGE_NAMES[locale] + " ✓", translate("Language changed.", locale))
+    assert answer.startswith(WELCOME[locale]) or answer in confirmations, answer
 
 
 async def answer(person: Citizen, text: str, then: str) -> SentMessage:

@@ -24,9 +24,10 @@ async def test_start_shows_the_greeting_and_numbered_buttons(engine: AsyncEngine
     transcript = out.getvalue()
     assert "you> /start" in transcript
     assert "bot> Xoş gəlmisiniz!" in transcript
-    assert "menu: [1] Qoşulma müraciəti  [2] Haqqı hesabla" in transcript
-    assert "[1] Azərbaycanca  [2] Русский  [3] English" in transcript
-    assert "bot (edited)> Azərbaycanca ✓" in transcript
+    assert "menu: [1] Azərbaycanca  [2] Русский  [3] English" in transcript
+    assert "[4] Qoşulma müraciəti  [5] Haqqı hesabla" in transcript
+    assert "bot> Azərbaycanca ✓" in transcript  # 1 = Azərbaycanca
+    assert "menu: [1] Qoşulma müraciəti  [2] Haqqı hesabla" in transcript  # the row is gone
     assert "bot> Bu botda nələr edə bilərsiniz:" in transcript  # 7 = Kömək
     assert "usage: :location LAT LON" in transcript
 

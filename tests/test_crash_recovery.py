@@ -50,7 +50,7 @@ async def test_sigkill_mid_dialogue_then_restart_continues_at_the_same_step(
         serve.start()
         assert await wait_healthy(port) == {"status": "ok", "database": "ok"}
 
-        await aysel.says("/start")
+        await aysel.says("Dil")
         await aysel.sees("Dili seçin")
         # Written through at once, not at the 60-second flush or at shutdown.
         async with asyncio.timeout(5):
@@ -62,11 +62,11 @@ async def test_sigkill_mid_dialogue_then_restart_continues_at_the_same_step(
         serve.start()
         await wait_healthy(port)
 
-        # Typing the language name only works inside the language question: outside it the
-        # bot would answer with the menu prompt instead.
-        await aysel.says("Русский")
-        greeting = await aysel.sees("Добро пожаловать!", timeout=20)
-        assert greeting.reply_markup is not None and "keyboard" in greeting.reply_markup
+        # A typed "rus" only works inside the language question: outside it the bot would
+        # answer with the menu prompt instead.
+        await aysel.says("rus")
+        changed = await aysel.sees("Язык изменён.", timeout=20)
+        assert changed.reply_markup is not None and "keyboard" in changed.reply_markup
         async with asyncio.timeout(5):
             while await conversation_states(engine):
                 await asyncio.sleep(0.05)
@@ -85,8 +85,13 @@ async def test_serve_answers_start_and_reports_health(
         await wait_healthy(port)
         citizen = Citizen(emulator, user_id=2002, language_code="en")
         await citizen.says("/start")
-        question = await citizen.sees("Choose your language", timeout=20)
-        assert question.callback_data() == ["lang:az", "lang:ru", "lang:en"]
+        welcome = await citizen.sees("Welcome!", timeout=20)
+        assert welcome.reply_markup is not None
+        assert [b["text"] for b in welcome.reply_markup["keyboard"][0]] == [
+            "Azərbaycanca",
+            "Русский",
+            "English",
+        ]
     finally:
         stderr = await serve.stop()
     assert "Traceback" not in stderr, stderr

@@ -54,12 +54,13 @@ def nothing_new(emulator: BotApiEmulator, user_id: int) -> None:
 
 
 async def stored_user_data(engine: AsyncEngine, user_id: int) -> dict[str, Any]:
+    """The stored user data; empty data has no row."""
     async with engine.connect() as connection:
         data = await connection.scalar(
             select(PtbUserData.data).where(PtbUserData.user_id == user_id)
         )
-    assert isinstance(data, dict)
-    return data
+    assert data is None or isinstance(data, dict)
+    return data or {}
 
 
 def has_main_menu(message: SentMessage) -> bool:
@@ -165,3 +166,18 @@ async def test_after_expiry_a_non_text_answer_gets_the_notice_not_a_new_question
     assert gone.text == az(EXPIRED_ANSWER)
     nothing_new(emulator, aysel.user_id)  # no question of an application that is gone
     assert DRAFT_KEY not in bot.user_data[aysel.user_id]
+
+
+async def test_the_reminder_is_in_the_language_of_the_dialogue_without_a_choice(
+    emulator: BotApiEmulator, bot: BotApplication
+) -> None:
+    """A Russian client who never pressed a language (nothing saved) is reminded in Russian."""
+    oleg = Citizen(emulator, user_id=4005, first_name="Олег", language_code="ru")
+    await oleg.says("/start")
+    await oleg.sees("Добро пожаловать")
+    await oleg.says(translate(MENU_LABELS[MenuItem.CONNECTION_REQUEST], "ru"))
+    await oleg.sees(question(cr.FIRST_NAME, "ru"))
+    await answer(oleg, "Олег", question(cr.LAST_NAME, "ru"))
+    last = updated_at(bot, oleg.user_id)
+    assert await draft_reminders.sweep(bot, now=last + timedelta(minutes=31)) == (1, 0)
+    assert (await oleg.reply()).text == translate(draft_reminders.REMINDER, "ru")

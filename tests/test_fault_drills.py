@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from conversations import connection_request as cr
-from conversations import quote_text
+from conversations import language, quote_text
 from i18n import translate
 from storage.db import make_session_factory
 from storage.models import Application
@@ -152,7 +152,8 @@ JOURNEY: Sequence[Step] = (
         containing("Discounts that depend on the district are applied at the review."),
         pressing(cr.CB + "continue"),
     ),
-    Step("language", lambda shown: shown.startswith("Dili seçin"), MENU_ITEM),
+    # /start is one message, the menu on it: the language is not chosen (an option).
+    Step("welcome", containing(language.WELCOME), MENU_ITEM),
     # Text outside a dialogue: after a crash just as the dialogue began, it had not begun.
     Step("menu", exactly("Please choose from the menu below."), MENU_ITEM),
     *(

@@ -78,7 +78,7 @@ async def test_updates_and_deliveries_are_counted(
     handled = sample("azerishiq_updates_handled_total", outcome="handled")
     timed = sample("azerishiq_update_handling_seconds_count")
     await Citizen(emulator, 4701).says("/start")
-    await Citizen(emulator, 4701).sees("Dili seçin")
+    await Citizen(emulator, 4701).sees("Xoş gəlmisiniz")
     async with asyncio.timeout(5):  # the reply goes out before the update is persisted
         while sample("azerishiq_updates_handled_total", outcome="handled") < handled + 1:
             await asyncio.sleep(0.02)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.ext import (
@@ -22,7 +22,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, RequestData
 
-from storage.models import PtbConversation, PtbUserData
+from storage.models import PtbChatData, PtbConversation, PtbUserData
 from storage.persistence import (
     SqlPersistence,
     decode_conversation_key,
@@ -113,8 +113,11 @@ async def test_chat_data_round_trip_and_drop(
     persistence: SqlPersistence, other_process: SqlPersistence
 ) -> None:
     await persistence.update_chat_data(-1001234567890, {"pinned": [1, 2]})
-    await persistence.update_chat_data(5, {})
-    assert await other_process.get_chat_data() == {-1001234567890: {"pinned": [1, 2]}, 5: {}}
+    await persistence.update_chat_data(5, {"n": 5})
+    assert await other_process.get_chat_data() == {
+        -1001234567890: {"pinned": [1, 2]},
+        5: {"n": 5},
+    }
     await persistence.drop_chat_data(5)
     assert await other_process.get_chat_data() == {-1001234567890: {"pinned": [1, 2]}}
 
@@ -292,9 +295,100 @@ async def test_a_row_deleted_elsewhere_is_not_recreated_by_a_skipped_write(
 ) -> None:
     """Documented limit: one process per token. The cache trusts this process's own view."""
     await persistence.update_user_data(1, {"a": 1})
+    await other_process.get_user_data()  # it deletes only rows it knows of (read at start)
     await other_process.drop_user_data(1)
     await persistence.update_user_data(1, {"a": 1})
     assert await other_process.get_user_data() == {}
+
+
+# --------------------------------------------------------------------------- live state only
+
+
+async def test_empty_data_has_no_row(
+    persistence: SqlPersistence, other_process: SqlPersistence, writes: WriteCounter
+) -> None:
+    await persistence.update_user_data(1, {"draft": {"state": 5}})
+    await persistence.update_chat_data(1, {"n": 1})
+    await persistence.update_user_data(1, {})  # the dialogue is over: the row goes
+    await persistence.update_chat_data(1, {})
+    assert await other_process.get_user_data() == {}
+    assert await other_process.get_chat_data() == {}
+    before = writes.count
+    # what python-telegram-bot hands over after each update of someone in no dialogue
+    for user in range(2, 12):
+        await persistence.update_user_data(user, {})
+        await persistence.update_chat_data(user, {})
+        await persistence.drop_user_data(user)
+    await persistence.update_user_data(1, {})
+    assert writes.count == before  # nothing to write: there is no row
+    async with other_process._sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(PtbUserData)) == 0
+
+
+async def test_an_empty_row_from_before_is_not_loaded_and_goes_at_the_next_write(
+    persistence: SqlPersistence, other_process: SqlPersistence, engine: AsyncEngine
+) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(insert(PtbUserData), [{"user_id": 3, "data": {}}])
+    assert await persistence.get_user_data() == {}
+    await persistence.update_user_data(3, {})
+    async with engine.connect() as connection:
+        assert (await connection.execute(select(PtbUserData.user_id))).all() == []
+
+
+async def test_after_a_failed_write_an_empty_write_still_deletes(
+    persistence: SqlPersistence, other_process: SqlPersistence, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await persistence.update_user_data(4, {"draft": 1})
+    real = SqlPersistence._write_in_transaction
+
+    async def fails_after_commit(self: SqlPersistence, batch: Any) -> None:
+        await real(self, batch)
+        raise OSError("connection lost after the commit")
+
+    monkeypatch.setattr(SqlPersistence, "_write_in_transaction", fails_after_commit)
+    with pytest.raises(OSError):
+        await persistence.update_user_data(4, {"draft": 2})
+    monkeypatch.undo()
+    await persistence.update_user_data(4, {})  # the row may be there: it is deleted
+    assert await other_process.get_user_data() == {}
+
+
+async def test_start_up_loads_only_the_citizens_mid_dialogue(
+    persistence: SqlPersistence,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """1,000 citizens who chose a language, 10 of them mid-dialogue: 10 rows are loaded."""
+    from storage import citizens
+
+    async with session_factory.begin() as session:
+        for user in range(1, 1001):
+            await citizens.choose_locale(
+                session, telegram_user_id=user, chat_id=user, locale=("az", "ru", "en")[user % 3]
+            )
+    draft = {"connection_draft": {"state": 5, "first_name": "Aysel"}}
+    # Everyone wrote: python-telegram-bot hands over their (empty) user and chat data.
+    await asyncio.gather(
+        *(persistence.update_user_data(user, {}) for user in range(1, 1001)),
+        *(persistence.update_chat_data(user, {}) for user in range(1, 1001)),
+    )
+    for user in range(1, 16):  # 15 begin a dialogue ...
+        await persistence.update_user_data(user, draft)
+        await persistence.update_conversation("connection_request", (user, user), 5)
+    for user in range(11, 16):  # ... and 5 of them finish it
+        await persistence.update_user_data(user, {})
+        await persistence.update_conversation("connection_request", (user, user), None)
+
+    restarted = SqlPersistence(session_factory)
+    loaded = await restarted.get_user_data()
+    assert sorted(loaded) == list(range(1, 11))
+    assert await restarted.get_chat_data() == {}
+    states = await restarted.get_conversations("connection_request")
+    assert sorted(states) == [(user, user) for user in range(1, 11)]
+    async with session_factory() as session:  # what start-up reads: live rows only
+        for table in (PtbUserData, PtbChatData, PtbConversation):
+            rows = await session.scalar(select(func.count()).select_from(table))
+            assert rows == (0 if table is PtbChatData else 10), table
 
 
 # --------------------------------------------------------------------------- JSON only
@@ -433,7 +527,7 @@ async def test_application_persists_conversations_and_user_data(
         await application.update_persistence()
         assert await restarted.get_conversations("connection_request") == {}
         assert (await restarted.get_user_data())[100]["draft"]["name"] == "Əli"
-        assert await restarted.get_chat_data() == {100: {}}
+        assert await restarted.get_chat_data() == {}  # empty: no row
     finally:
         await application.shutdown()
 

@@ -1,7 +1,9 @@
-"""First contact: /start, the language, the menu, help, unknown input, staff, errors."""
+"""First contact: /start (one message), the language, the menu, help, unknown input, staff,
+errors."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,7 +16,8 @@ from telegram.ext import CommandHandler
 from bot.emulator import BotApiEmulator
 from bot.logs import MaskingFormatter
 from chat.context import BotApplication, BotContext
-from storage.models import Citizen
+from i18n import resolve_locale
+from storage.models import Citizen, PtbConversation, PtbUserData
 from tests.harness import Citizen as Person
 from tests.harness import bot_on_emulator
 
@@ -41,85 +44,165 @@ def aysel(emulator: BotApiEmulator, bot: BotApplication) -> Person:
     return Person(emulator, user_id=1001, first_name="Aysel", language_code="az")
 
 
+LANGUAGES = ["Azərbaycanca", "Русский", "English"]
+AZ_WELCOME = "Xoş gəlmisiniz! Bu, «Azərişıq» ASC-nin vətəndaşlar üçün"
+
+
 async def choose_azerbaijani(person: Person) -> None:
     await person.says("/start")
-    await person.sees("Dili seçin")
-    await person.presses("lang:az")
     await person.sees("Xoş gəlmisiniz")
+    await person.says("Azərbaycanca")
+    await person.sees("Azərbaycanca ✓")
 
 
-async def test_first_start_greets_with_the_menu_and_asks_the_language(
-    aysel: Person, emulator: BotApiEmulator, engine: AsyncEngine
+async def test_first_start_is_one_message_with_the_menu_and_the_languages(
+    aysel: Person, engine: AsyncEngine
 ) -> None:
     await aysel.says("/start")
-    first = await aysel.reply()
-    assert (first.text or "").startswith("Xoş gəlmisiniz!")
-    assert aysel.keyboard() == AZ_MENU
-    question = await aysel.reply()
-    assert question.text == "Dili seçin · Выберите язык · Choose your language"
-    assert question.callback_data() == ["lang:az", "lang:ru", "lang:en"]
+    welcome = await aysel.reply()
+    assert (welcome.text or "").startswith(AZ_WELCOME)
+    assert (welcome.text or "").endswith(
+        "Dili dəyişmək üçün yuxarı sıradakı düymələrdən birini seçin."
+    )
+    assert welcome.reply_markup is not None and "keyboard" in welcome.reply_markup
+    assert aysel.keyboard() == LANGUAGES + AZ_MENU
+    # Nothing else follows /start: the next message answers the next action.
+    await aysel.says("/help")
+    assert ((await aysel.reply()).text or "").startswith("Bu botda nələr edə bilərsiniz")
+    async with engine.connect() as connection:  # a citizen now (announcements reach her)
+        stored = (await connection.execute(select(Citizen.locale, Citizen.telegram_chat_id))).all()
+    assert stored == [("az", 1001)]
 
-    await aysel.presses("lang:az")
-    confirmation = await aysel.reply()
-    assert confirmation.is_edit and confirmation.text == "Azərbaycanca ✓"
+    await aysel.says("Русский")
     greeting = await aysel.reply()
-    assert greeting.text is not None
-    assert greeting.text.startswith("Xoş gəlmisiniz! Bu, «Azərişıq» ASC-nin vətəndaşlar üçün")
-    assert aysel.keyboard() == AZ_MENU
+    assert (greeting.text or "").startswith("Добро пожаловать!")
+    assert "верхнем ряду" not in (greeting.text or "")
+    assert aysel.keyboard()[:2] == ["Заявка на подключение", "Рассчитать плату"]
+    assert len(aysel.keyboard()) == len(AZ_MENU)  # the language row is gone
 
     async with engine.connect() as connection:
         stored = (await connection.execute(select(Citizen.locale, Citizen.telegram_chat_id))).all()
-    assert stored == [("az", 1001)]
+        rows = (await connection.execute(select(PtbUserData.user_id))).all()
+        states = (await connection.execute(select(PtbConversation.name))).all()
+    assert stored == [("ru", 1001)]
+    assert rows == [] and states == []  # the language lives in citizens, not user_data
+
+
+@pytest.mark.parametrize(
+    ("language_code", "welcome", "menu"),
+    [
+        ("ru", "Добро пожаловать!", "Заявка на подключение"),
+        ("en-GB", "Welcome!", "Connection request"),
+        ("de", "Xoş gəlmisiniz!", "Qoşulma müraciəti"),
+        ("", "Xoş gəlmisiniz!", "Qoşulma müraciəti"),
+    ],
+)
+async def test_the_welcome_is_in_the_client_language_else_azerbaijani(
+    emulator: BotApiEmulator,
+    bot: object,
+    engine: AsyncEngine,
+    language_code: str,
+    welcome: str,
+    menu: str,
+) -> None:
+    person = Person(emulator, user_id=1003, first_name="Kim", language_code=language_code)
+    await person.says("/start")
+    assert ((await person.reply()).text or "").startswith(welcome)
+    assert person.keyboard()[:4] == [*LANGUAGES, menu]
+    await person.says("/help")  # the language it was greeted in is saved for it
+    await person.reply()
+    async with engine.connect() as connection:
+        saved = (await connection.execute(select(Citizen.locale))).scalars().all()
+    assert saved == [resolve_locale(None, language_code)]
+
+
+async def test_the_language_shown_can_be_confirmed_with_its_button(
+    aysel: Person, engine: AsyncEngine
+) -> None:
+    await aysel.says("/start")
+    await aysel.sees("Xoş gəlmisiniz")
+    await aysel.says("Azərbaycanca")
+    confirmation = await aysel.reply()
+    assert confirmation.text == "Azərbaycanca ✓"
+    assert aysel.keyboard() == AZ_MENU
+    async with engine.connect() as connection:
+        assert (await connection.execute(select(Citizen.locale))).scalars().all() == ["az"]
 
 
 async def test_second_start_goes_straight_to_the_menu(aysel: Person) -> None:
     await choose_azerbaijani(aysel)
     await aysel.says("/start")
-    assert ((await aysel.reply()).text or "").startswith("Xoş gəlmisiniz")
+    welcome = await aysel.reply()
+    assert (welcome.text or "").startswith(AZ_WELCOME)
+    assert "yuxarı sıradakı" not in (welcome.text or "")
+    assert aysel.keyboard() == AZ_MENU  # no language row
     await aysel.says("/help")
-    assert ((await aysel.reply()).text or "").startswith("Bu botda nələr")  # no language question
+    assert ((await aysel.reply()).text or "").startswith("Bu botda nələr")
 
 
-async def test_the_menu_works_without_answering_the_language_question(aysel: Person) -> None:
+async def test_commands_and_the_menu_work_without_choosing_a_language(aysel: Person) -> None:
     await aysel.says("/start")
-    await aysel.sees("Dili seçin")
+    await aysel.sees("Xoş gəlmisiniz")
     await aysel.says("Kömək")
     assert ((await aysel.reply()).text or "").startswith("Bu botda nələr edə bilərsiniz")
-    await aysel.says("nə isə")  # the question is over: free text gets the menu prompt
+    await aysel.says("nə isə")  # free text gets the menu prompt, not a language question
     assert (await aysel.reply()).text == "Zəhmət olmasa, aşağıdakı menyudan seçin."
+    await aysel.says("/fee")
+    assert "Neçə faza" in ((await aysel.reply()).text or "")
 
 
-async def test_a_russian_speaker_gets_everything_in_russian(
+async def test_a_russian_speaker_gets_everything_in_russian_without_choosing(
     emulator: BotApiEmulator, bot: object
 ) -> None:
     oleg = Person(emulator, user_id=1002, first_name="Олег", language_code="ru")
     await oleg.says("/start")
-    await oleg.sees("Выберите язык")
-    await oleg.says("какой-то текст")
-    retry = await oleg.reply()
-    assert retry.text == "Пожалуйста, выберите язык одной из кнопок ниже."
-    assert retry.callback_data() == ["lang:az", "lang:ru", "lang:en"]
-    await oleg.says("Русский")
     await oleg.sees("Добро пожаловать!")
-    assert oleg.keyboard()[:2] == ["Заявка на подключение", "Рассчитать плату"]
     await oleg.says("Помощь")
     assert "Вот что я умею" in ((await oleg.reply()).text or "")
 
 
+async def test_the_chosen_language_outlives_a_restart_and_the_client_language(
+    engine: AsyncEngine, emulator: BotApiEmulator
+) -> None:
+    oleg = Person(emulator, user_id=1004, first_name="Олег", language_code="ru")
+    async with bot_on_emulator(engine, emulator):
+        await oleg.says("/start")
+        await oleg.sees("Добро пожаловать!")
+        await oleg.says("English")
+        await oleg.sees("Welcome!")
+    async with bot_on_emulator(engine, emulator) as application:
+        await oleg.says("/help")
+        assert ((await oleg.reply()).text or "").startswith("Here is what I can do")
+        # Nothing is kept in memory for him once the update is stored.
+        async with asyncio.timeout(5):
+            while dict(application.user_data) or dict(application.chat_data):
+                await asyncio.sleep(0.01)
+
+
 @pytest.mark.parametrize(
-    "bad_answer", ["", "🙂", "x" * 5000, "'; DROP TABLE citizens; --", "<b>az</b>", "/unknown"]
+    "bad_answer", ["", "🙂", "x" * 5000, "'; DROP TABLE citizens; --", "<b>az</b>"]
 )
 async def test_bad_answer_to_the_language_question_repeats_it(
     aysel: Person, bad_answer: str
 ) -> None:
-    await aysel.says("/start")
+    await aysel.says("Dil")
     await aysel.sees("Dili seçin")
     await aysel.says(bad_answer or " ")
     retry = await aysel.reply()
     assert retry.text == "Zəhmət olmasa, aşağıdakı düymələrdən biri ilə dil seçin."
     assert retry.callback_data() == ["lang:az", "lang:ru", "lang:en"]
     await aysel.presses("lang:en")
-    await aysel.sees("Welcome!")
+    assert (await aysel.reply()).text == "English ✓"
+    assert (await aysel.reply()).text == "Language changed."
+
+
+async def test_a_command_during_the_language_question_does_what_it_says(aysel: Person) -> None:
+    await aysel.says("/language")
+    await aysel.sees("Dili seçin")
+    await aysel.says("/help")
+    assert ((await aysel.reply()).text or "").startswith("Bu botda nələr edə bilərsiniz")
+    await aysel.says("/unknown")
+    assert ((await aysel.reply()).text or "").startswith("Bu əmri tanımıram")
 
 
 async def test_language_can_be_changed_from_the_menu(aysel: Person) -> None:
@@ -153,7 +236,7 @@ async def test_unknown_input_gets_the_menu_again(aysel: Person) -> None:
 
 
 async def test_cancel_works_inside_and_outside_a_dialogue(aysel: Person) -> None:
-    await aysel.says("/start")
+    await aysel.says("Dil")
     await aysel.sees("Dili seçin")
     await aysel.says("/cancel")
     await aysel.sees("Ləğv edildi.")
