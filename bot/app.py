@@ -19,6 +19,7 @@ import handlers.menu
 import handlers.my_applications
 import handlers.notifications
 import handlers.staff
+from bot.pacing import governor_for
 from bot.retrying_request import RetryingRequest
 from bot.settings import Settings
 from bot.update_processor import PerChatUpdateProcessor
@@ -65,6 +66,7 @@ def build_application(
         .persistence(persistence)
         .concurrent_updates(processor)
         .request(RetryingRequest(connection_pool_size=CONNECTION_POOL))
+        .rate_limiter(governor_for(settings, token))
         .build()
     )
     processor.application = application
