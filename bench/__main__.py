@@ -16,7 +16,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import broadcast, memory, sms, updates
+from bench import broadcast, burst, memory, sms, updates
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--citizens", type=int, default=30, help="concurrent connection requests")
     parser.add_argument("--sms", type=int, default=2000, help="SMS STATUS queries")
     parser.add_argument("--broadcast", type=int, default=750, help="broadcast recipients")
+    parser.add_argument("--burst", type=int, default=300, help="new citizens pressing /start")
     parser.add_argument("--memory", type=int, default=100_000, help="stored conversations")
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES))
     args = parser.parse_args(argv)
@@ -96,6 +97,17 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((
             "broadcast delivered exactly once / 429s", f"{sent['delivered_once']}",
             f"{sent['recipients']}", f"{sent['rate_limited']} × 429",
+        ))  # fmt: skip
+        print("launch burst …", flush=True)
+        hit = burst.run(engines["SQLite"].replace("bench.db", "burst.db"), args.burst)
+        rows.append((
+            f"first answer p99, {hit['citizens']} /start in 1 s (emulator: 30/s, 1/s per chat)",
+            f"{hit['p99']:.1f} s", f"{hit['floor']:.1f} s (the floor at 30/s)",
+            f"{hit['p99'] / hit['floor']:.1f}×",
+        ))  # fmt: skip
+        rows.append((
+            f"launch burst: Bot API sends / 429s ({hit['messages']} message(s) per /start)",
+            f"{hit['sends']}", "—", f"{hit['share_429']:.1%} × 429",
         ))  # fmt: skip
         print("memory …", flush=True)
         used = memory.run(args.memory)
