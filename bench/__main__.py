@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import broadcast, memory, sms, updates
+from bench import broadcast, burst, memory, sms, updates
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -56,7 +56,7 @@ def ms(seconds: float) -> str:
 
 
 Row = tuple[str, str, str, str]  # what, ours, baseline, ratio
-SECTIONS = ("updates", "sms", "broadcast", "memory")
+SECTIONS = ("updates", "sms", "broadcast", "burst", "memory")
 
 
 def updates_rows(engines: dict[str, str], citizens: int) -> list[Row]:
@@ -107,6 +107,22 @@ def broadcast_rows(folder: str, recipients: int) -> list[Row]:
         (
             "broadcast delivered exactly once / 429s", f"{sent['delivered_once']}",
             f"{sent['recipients']}", f"{sent['rate_limited']} × 429",
+        ),
+    ]  # fmt: skip
+
+
+def burst_rows(folder: str, citizens: int) -> list[Row]:
+    print("launch burst …", flush=True)
+    hit = burst.run(f"sqlite+aiosqlite:///{folder}/burst.db", citizens)
+    return [
+        (
+            f"first answer p99, {hit['citizens']} /start in 1 s (emulator: 30/s, 1/s per chat)",
+            f"{hit['p99']:.1f} s", f"{hit['floor']:.1f} s (the floor at 30/s)",
+            f"{hit['p99'] / hit['floor']:.1f}×",
+        ),
+        (
+            f"launch burst: Bot API sends / 429s ({hit['messages']} message(s) per /start)",
+            f"{hit['sends']}", "—", f"{hit['share_429']:.1%} × 429",
         ),
     ]  # fmt: skip
 
@@ -190,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--citizens", type=int, default=30, help="concurrent connection requests")
     parser.add_argument("--sms", type=int, default=2000, help="SMS STATUS queries")
     parser.add_argument("--broadcast", type=int, default=750, help="broadcast recipients")
+    parser.add_argument("--burst", type=int, default=300, help="new citizens pressing /start")
     parser.add_argument(
         "--memory", type=int, default=1_000_000, help="citizens in the memory/start-up database"
     )
@@ -222,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             sections["sms"] = sms_rows(engines, args.sms)
         if "broadcast" in chosen:
             sections["broadcast"] = broadcast_rows(folder, args.broadcast)
+        if "burst" in chosen:
+            sections["burst"] = burst_rows(folder, args.burst)
         if "memory" in chosen:
             sections["memory"] = memory_rows(folder, args.postgres, args.memory, args.live)
 

@@ -8,11 +8,12 @@ import time
 from typing import Any
 
 from sqlalchemy import insert
-from telegram import Bot
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.emulator import BotApiEmulator
 from delivery.dispatcher import DispatchConfig, Dispatcher
+from delivery.governor import Governor
 from delivery.providers import StoredEmail, StoredSms
 from storage import broadcasts
 from storage.broadcasts import Audience, AudienceKind
@@ -47,9 +48,12 @@ async def measure(database_url: str, recipients: int) -> dict[str, Any]:
             for chat in range(first, first + recipients):
                 emulator.add_user(chat)
             emulator.rate_limits(overall_per_second=30, per_chat_per_second=1)
-            config = DispatchConfig(telegram_global_rate=RATE, poll_seconds=0.05)
+            config = DispatchConfig(poll_seconds=0.05)
             request = HTTPXRequest(connection_pool_size=config.concurrency + 4)
-            async with Bot(emulator.token, base_url=emulator.base_url, request=request) as bot:
+            governor = Governor(RATE)  # the pacing `serve` and `worker` have
+            async with ExtBot(
+                emulator.token, base_url=emulator.base_url, request=request, rate_limiter=governor
+            ) as bot:
                 dispatcher = Dispatcher(sessions, bot, StoredSms(), StoredEmail(), config)
                 started = time.perf_counter()
                 task = asyncio.create_task(dispatcher.run())

@@ -23,7 +23,7 @@ from bot.emulator import BotApiEmulator, SentMessage
 from bot.runtime import make_services, running_bot
 from storage.db import create_engine
 from storage.migrate import upgrade_to_head
-from tests.harness import Citizen, settings_for
+from tests.harness import UNPACED, Citizen, settings_for
 from tests.test_connection_request import choose_language, walk_to_review
 
 
@@ -105,7 +105,8 @@ async def connection_requests(database_url: str, citizens: int, first: int = 0) 
     await upgrade_to_head(database_url)  # a no-op when already there
     engine: AsyncEngine = create_engine(database_url)
     try:
-        settings = settings_for(database_url)
+        # The echo bot is not paced either: this row measures handling, not Telegram's limits.
+        settings = settings_for(database_url, **UNPACED)
         async with BotApiEmulator() as emulator, running_bot(
             settings, make_services(settings, engine), token=emulator.token,
             base_url=emulator.base_url, poll_timeout=1,

@@ -20,7 +20,8 @@ import handlers.my_applications
 import handlers.notifications
 import handlers.staff
 from bot.inbox import Inbox
-from bot.retrying_request import RetryingRequest
+from bot.pacing import governor_for
+from bot.replay import ReplayAwareRequest
 from bot.settings import Settings
 from bot.update_processor import PerChatUpdateProcessor
 from chat.context import BotApplication, BotContext, Services, attach_services
@@ -68,8 +69,9 @@ def build_application(
         .context_types(ContextTypes(context=BotContext))
         .persistence(persistence)
         .concurrent_updates(processor)
-        .request(RetryingRequest(connection_pool_size=CONNECTION_POOL))
+        .request(ReplayAwareRequest(connection_pool_size=CONNECTION_POOL))
         .updater(None)
+        .rate_limiter(governor_for(settings, token))
         .build()
     )
     processor.application = application

@@ -177,7 +177,15 @@ async def run_console(
 ) -> None:
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    settings = settings.model_copy(update={"webhook_url": None})
+    # The console's emulator is not Telegram: pacing one chat at a message a second would only
+    # make the demo slow (and cut a reply of several messages in two).
+    settings = settings.model_copy(
+        update={
+            "webhook_url": None,
+            "telegram_per_chat_rate": 1000.0,
+            "telegram_per_chat_burst": 20,
+        }
+    )
     async with (
         BotApiEmulator() as emulator,
         open_services(settings) as services,

@@ -67,6 +67,7 @@ class _Marks:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._started: list[int] = []
+        self._answered: list[int] = []
         self._handled: list[int] = []
         self._done: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -74,6 +75,11 @@ class _Marks:
     def started(self, update_id: int) -> None:
         """Count an attempt (with the next commit; nobody waits for it)."""
         self._started.append(update_id)
+        self._wake()
+
+    def answered(self, update_id: int) -> None:
+        """A reply to it reached Telegram (with the next commit; nobody waits for it)."""
+        self._answered.append(update_id)
         self._wake()
 
     async def handled(self, update_id: int) -> None:
@@ -89,12 +95,13 @@ class _Marks:
         return done
 
     async def _write(self) -> None:
-        while self._started or self._handled:
+        while self._started or self._answered or self._handled:
             started, self._started = self._started, []
+            answered, self._answered = self._answered, []
             handled, self._handled = self._handled, []
             done, self._done = self._done, None
             try:
-                await retry_on_disconnect(partial(self._commit, started, handled))
+                await retry_on_disconnect(partial(self._commit, started, answered, handled))
             except Exception as exc:
                 if done is not None and not done.done():
                     done.set_exception(exc)
@@ -103,10 +110,12 @@ class _Marks:
                 if done is not None and not done.done():
                     done.set_result(None)
 
-    async def _commit(self, started: list[int], handled: list[int]) -> None:
+    async def _commit(self, started: list[int], answered: list[int], handled: list[int]) -> None:
         async with self._sessions.begin() as session:
+            now = utcnow()
             await inbox.count_attempt(session, started)
-            await inbox.mark_handled(session, handled, utcnow())
+            await inbox.mark_answered(session, answered, now)
+            await inbox.mark_handled(session, handled, now)
 
     async def flush(self) -> None:
         if self._writer is not None:
@@ -132,6 +141,8 @@ class Inbox:
         self._application: BotApplication | None = None
         #: update id → attempts so far, for the updates handed over and not yet finished
         self._in_flight: dict[int, int] = {}
+        #: of those, the ones a dead process had already answered (see :meth:`answered_before`)
+        self._answered_before: set[int] = set()
         self._finished: dict[int, float] = {}
         self._sweeper: asyncio.Task[None] | None = None
         # older pending rows not handed over yet: new ones wait for the sweep, in order
@@ -148,7 +159,7 @@ class Inbox:
         if self._application is not None and new_ids and not self._backlog:
             by_id = {u["update_id"]: u for u in valid}
             for update_id in new_ids:
-                await self._hand_over(update_id, by_id[update_id], attempts=0)
+                await self._hand_over(update_id, by_id[update_id], attempts=0, answered=False)
 
     async def _store(self, updates: list[JSONDict]) -> list[int]:
         async with self._sessions.begin() as session:
@@ -177,6 +188,7 @@ class Inbox:
             self._sweeper = None
         await self._marks.flush()
         self._in_flight.clear()
+        self._answered_before.clear()
 
     def begin(self, update: object) -> None:
         """The processor starts handling ``update``: one more attempt."""
@@ -197,6 +209,7 @@ class Inbox:
         """Handling raised: try again at a later sweep, or quarantine after the last attempt."""
         update_id = _update_id(update)
         attempts = self._in_flight.pop(update_id, None)
+        self._answered_before.discard(update_id)
         if attempts is None:
             return
         if attempts >= self._max_attempts:
@@ -210,11 +223,28 @@ class Inbox:
                 type(error).__name__,
             )
 
+    def answered(self, update_id: int) -> None:
+        """The Bot API accepted a reply sent while handling this update."""
+        if update_id in self._in_flight:
+            self._marks.answered(update_id)
+
+    def answered_before(self, update_id: int) -> bool:
+        """Whether a process that died had already sent a reply to this update.
+
+        Its state may not have been committed, so the update must run again; but the citizen
+        has seen its replies (and may have answered them already), so they are not sent again:
+        the same question twice would have its second answer taken for the next one.
+        """
+        return update_id in self._answered_before
+
     def _finish(self, update_id: int) -> None:
+        self._answered_before.discard(update_id)
         self._in_flight.pop(update_id, None)
         self._finished[update_id] = time.monotonic()
 
-    async def _hand_over(self, update_id: int, payload: JSONDict, *, attempts: int) -> None:
+    async def _hand_over(
+        self, update_id: int, payload: JSONDict, *, attempts: int, answered: bool
+    ) -> None:
         application = self._application
         if application is None or update_id in self._in_flight or update_id in self._finished:
             return
@@ -230,6 +260,8 @@ class Inbox:
             self._finished[update_id] = time.monotonic()
             return
         self._in_flight[update_id] = attempts
+        if answered:
+            self._answered_before.add(update_id)
         await application.update_queue.put(update)
 
     async def _quarantine(
@@ -273,7 +305,9 @@ class Inbox:
                 if len(self._in_flight) >= MAX_IN_HAND:
                     self._backlog = True
                     return
-                await self._hand_over(row.update_id, row.payload, attempts=row.attempts)
+                await self._hand_over(
+                    row.update_id, row.payload, attempts=row.attempts, answered=row.answered
+                )
             if len(rows) < SWEEP_BATCH:
                 self._backlog = False
                 return

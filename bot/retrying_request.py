@@ -1,17 +1,20 @@
-"""The bot's HTTP layer to the Bot API, retrying what Telegram asks to be retried.
+"""The bot's HTTP layer to the Bot API, retrying what is safe to send again.
 
 A reply sent from a handler goes straight to the Bot API (only notices go through the outbox),
-so a 5xx, a 429 flood wait or a dropped connection would lose it. This request retries those:
-429 after Telegram's ``retry_after``, 5xx and connection errors with exponential backoff, a few
-times within a bounded wait; then the error surfaces as before. A timeout while waiting for an
-answer is not retried: the message may have been delivered, and a duplicate is worse than the
-error message the citizen then gets.
+so a 5xx or a dropped connection would lose it. This request retries those with exponential
+backoff, a few times within a bounded wait; then the error surfaces as before. A timeout while
+waiting for an answer is not retried: the message may have been delivered, and a duplicate is
+worse than the error message the citizen then gets.
+
+A 429 is not retried here: it goes straight back to python-telegram-bot, whose ``RetryAfter``
+reaches the governor (delivery/governor.py), which pauses every send for ``retry_after`` and
+then sends the call again. Retrying it here would hold one call back and let the others go on
+hammering Telegram.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any, Final
 
@@ -22,30 +25,16 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS: Final = 5  # sends that fail (5xx, connection errors) before the error surfaces
 BASE_DELAY: Final = 0.25  # seconds; doubled after each failure
-MAX_WAIT: Final = 30.0  # never wait longer than this for one retry (a longer flood wait fails)
-MAX_TOTAL_WAIT: Final = 60.0  # nor longer than this for one message, flood waits included
-
-
-def retry_after(payload: bytes) -> float | None:
-    try:
-        body = json.loads(payload)
-        value = body["parameters"]["retry_after"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return float(value) if isinstance(value, int | float) else None
 
 
 class RetryingRequest(HTTPXRequest):
-    """A 429 is Telegram saying "later", not a failure: flood waits do not use up the attempts
-    (a burst of 429s and a 502 together must not lose a reply), only the total wait bounds them.
-    """
+    """5xx answers and connection errors are sent again after 0.25, 0.5, 1, 2 s; 429s are not."""
 
     async def do_request(
         self, url: str, method: str, *args: Any, **kwargs: Any
     ) -> tuple[int, bytes]:
         delay = BASE_DELAY
         failures = 0
-        waited = 0.0
         while True:
             error: NetworkError | None = None
             try:
@@ -53,24 +42,17 @@ class RetryingRequest(HTTPXRequest):
             except TimedOut as timed_out:
                 if "Pool timeout" not in str(timed_out):  # only "not sent" is safe to resend
                     raise
-                error, wait = timed_out, delay
+                error = timed_out
             except NetworkError as network_error:
-                error, wait = network_error, delay
+                error = network_error
             else:
-                if code == 429:
-                    wait = retry_after(payload) or delay
-                elif 500 <= code <= 599:
-                    wait = delay
-                else:
-                    return code, payload
-            failed = error is not None or code != 429
-            failures += failed
-            if failures >= ATTEMPTS or wait > MAX_WAIT or waited + wait > MAX_TOTAL_WAIT:
+                if not 500 <= code <= 599:
+                    return code, payload  # a 429 included: the governor's to handle
+            failures += 1
+            if failures >= ATTEMPTS:
                 if error is not None:
                     raise error
                 return code, payload
-            log.info("Bot API %s: retry in %.2f s", url.rsplit("/", 1)[-1], wait)
-            await asyncio.sleep(wait)
-            waited += wait
-            if failed:
-                delay *= 2
+            log.info("Bot API %s: retry in %.2f s", url.rsplit("/", 1)[-1], delay)
+            await asyncio.sleep(delay)
+            delay *= 2

@@ -51,8 +51,10 @@ class Settings(BaseSettings):
     sms_provider_auth: SecretStr | None = None
     sms_rate_per_second: float = Field(default=10.0, gt=0)
     email_rate_per_second: float = Field(default=5.0, gt=0)
-    telegram_global_rate: float = Field(default=25.0, gt=0)
+    # the Telegram governor (see delivery/governor.py): for the whole bot, all processes
+    telegram_global_rate: float = Field(default=30.0, gt=0)
     telegram_per_chat_rate: float = Field(default=1.0, gt=0)
+    telegram_per_chat_burst: int = Field(default=1, ge=1, le=20)
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_batch_size: int = Field(default=100, ge=1, le=1000)
     outbox_poll_seconds: float = Field(default=0.5, gt=0)

@@ -33,6 +33,7 @@ from telegram.ext import Application, BaseUpdateProcessor
 
 from bot.idle_state import forget_empty_data
 from bot.inbox import Inbox
+from bot.replay import handling
 from observability import UPDATE_SECONDS, UPDATES
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if self.inbox is not None:
             self.inbox.begin(update)
         try:
-            await coroutine
+            await self._run(update, coroutine)
             self._remember_handled(update)
             await self._persist()
             self._forget_empty(update)
@@ -103,6 +104,17 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             raise
         if self.inbox is not None:
             await self.inbox.done(update)
+
+    async def _run(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """The handlers, with their replies noted in the inbox (or held back: bot/replay.py)."""
+        if self.inbox is None or not isinstance(update, Update):
+            await coroutine
+            return
+        replay = self.inbox.answered_before(update.update_id)
+        if replay:
+            log.info("update %d was answered before a restart; replies held back", update.update_id)
+        with handling(update.update_id, replay=replay, on_answered=self.inbox.answered):
+            await coroutine
 
     def _dialogue_data(self, update: object) -> dict[Any, Any] | None:
         if self.application is None or not isinstance(update, Update):

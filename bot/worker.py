@@ -11,11 +11,14 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
+from bot.pacing import governor_for
 from bot.settings import Settings
 from delivery.dispatcher import DispatchConfig, Dispatcher
 from delivery.providers import EmailSender, HttpSms, SmsProvider, SmtpEmail, StoredEmail, StoredSms
@@ -38,8 +41,6 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
         max_attempts=settings.outbox_max_attempts,
         retry_base_seconds=settings.outbox_retry_base_seconds,
         retry_cap_seconds=settings.outbox_retry_cap_seconds,
-        telegram_global_rate=settings.telegram_global_rate,
-        telegram_per_chat_rate=settings.telegram_per_chat_rate,
         sms_rate=settings.sms_rate_per_second,
         email_rate=settings.email_rate_per_second,
     )
@@ -69,9 +70,15 @@ async def running_dispatcher(
                 log.warning("outbox: the dispatcher did not stop in time; cancelled")
 
 
-def _worker_bot(settings: Settings, token: str, concurrency: int) -> Bot:
+def _worker_bot(settings: Settings, token: str, concurrency: int) -> ExtBot[Any]:
+    """An ``ExtBot`` so that the worker's sends pass a governor, as the bot's do."""
     request = HTTPXRequest(connection_pool_size=concurrency + 4, pool_timeout=10.0)
-    return Bot(token, base_url=settings.telegram_api_base_url, request=request)
+    return ExtBot(
+        token,
+        base_url=settings.telegram_api_base_url,
+        request=request,
+        rate_limiter=governor_for(settings, token),
+    )
 
 
 async def run_worker(settings: Settings) -> None:

@@ -30,7 +30,11 @@ class Services:
     locales: SavedLocales
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+#: The bot's rate limiter arguments are delivery.governor.Pace (chat/ may not import delivery/).
+BotExt = ExtBot[Any]
+
+
+class BotContext(CallbackContext[BotExt, dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Callback context with typed access to the services."""
 
     @property
@@ -50,7 +54,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
 
 BotApplication = Application[
-    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+    BotExt, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
 ]
 
 

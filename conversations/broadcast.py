@@ -29,13 +29,14 @@ from telegram.ext import (
 from chat.context import BotApplication, BotContext
 from chat.conversation import conversation
 from chat.queries import answer_once, say
+from delivery.governor import Pace
 from delivery.notices import STATUS_LABELS, sms_text
 from domain.application_status import ApplicationStatus
 from domain.districts import find_district
 from i18n import BAKU, LANGUAGE_NAMES, LOCALES, N_, _, format_datetime, translate
 from storage import broadcasts
 from storage.broadcasts import Audience, AudienceKind, Progress
-from storage.models import Broadcast, BroadcastStatus, Channel
+from storage.models import Broadcast, BroadcastStatus, Channel, Priority
 
 log = logging.getLogger(__name__)
 
@@ -412,11 +413,14 @@ async def tell(
     application: BotApplication, chat_id: int, message_id: int | None, text: str
 ) -> None:
     """Edit the progress message (or send one); a failed edit only loses one update of it."""
+    pace = Pace(Priority.NOTICE)  # a job's message: the citizens' replies go first
     try:
         if message_id is None:
-            await application.bot.send_message(chat_id, text)
+            await application.bot.send_message(chat_id, text, rate_limit_args=pace)
         else:
-            await application.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+            await application.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, rate_limit_args=pace
+            )
     except TelegramError as error:
         if "not modified" not in str(error):
             log.warning("broadcast progress to %d: %s", chat_id, error)

@@ -25,7 +25,9 @@ from conversations.connection_draft import (
     drop_draft,
     load_draft,
 )
+from delivery.governor import Pace
 from i18n import DEFAULT_LOCALE, N_, normalize_locale, translate, use_locale
+from storage.models import Priority
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,12 @@ async def _tell(
     with use_locale(locale):
         markup = main_menu()
     try:
-        await application.bot.send_message(user_id, translate(text, locale), reply_markup=markup)
+        await application.bot.send_message(
+            user_id,
+            translate(text, locale),
+            reply_markup=markup,
+            rate_limit_args=Pace(Priority.NOTICE),  # a reminder, not a reply: after the replies
+        )
     except Forbidden:
         log.info("a citizen blocked the bot; draft notice dropped")
         return True  # nobody to tell: do not try again

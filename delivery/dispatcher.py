@@ -6,10 +6,13 @@ One round (:meth:`Dispatcher.run_once`):
    before bulk, then oldest first); see :func:`storage.outbox.claim_due`. Each claim gets a
    fresh token and a lease (``claimed_until``); rows of a claimer that died come back once the
    lease has run out.
-2. **Send** the batch concurrently. Each message first takes a token from its channel's buckets
-   (Telegram: per chat, then global; SMS and e-mail: global), in claim order, so replies get
-   the first slots. A message whose lease would run out before it could be sent, or that is
-   still waiting when the dispatcher is asked to stop, is released unsent.
+2. **Send** the batch concurrently. SMS and e-mail first take a token from their channel's
+   bucket, in claim order. Telegram messages are paced by the bot's one governor
+   (:mod:`delivery.governor`), with everything else the bot sends: each carries its row's
+   priority, a deadline before its lease runs out and the dispatcher's stop signal, and waits
+   for its turn inside its send slot (so at most ``concurrency`` wait there at once). A message
+   whose lease would run out before it could be sent, or that is still waiting when the
+   dispatcher is asked to stop, is released unsent.
 3. **Record** each outcome in its own transaction, conditioned on still holding the claim:
    sent; retry later with exponential backoff and jitter (never sooner than the provider's
    ``retry_after``); or failed (a permanent error, or the last allowed attempt). A Telegram
@@ -38,14 +41,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
+from delivery.governor import Pace
 from delivery.providers import (
     EmailSender,
+    NotSent,
     PermanentError,
     RecipientBlocked,
     RetryableError,
     SmsProvider,
 )
-from delivery.rate_limit import Clock, KeyedBuckets, TokenBucket
+from delivery.rate_limit import Clock, TokenBucket
 from delivery.telegram_sender import TelegramSender
 from domain.privacy import mask_personal_data
 from observability import DELIVERIES
@@ -79,8 +84,6 @@ class DispatchConfig:
     send_margin_seconds: float = 30.0
     #: Sends in flight at once (also the size of the worker's HTTP connection pool).
     concurrency: int = 32
-    telegram_global_rate: float = 25.0
-    telegram_per_chat_rate: float = 1.0
     sms_rate: float = 10.0
     email_rate: float = 5.0
 
@@ -109,6 +112,7 @@ class _Job:
     citizen_id: int | None
     attempts: int
     claimed_until: datetime
+    priority: int
 
     @classmethod
     def of(cls, row: OutboxMessage) -> _Job:
@@ -122,6 +126,7 @@ class _Job:
             row.citizen_id,
             row.attempts,
             row.claimed_until,
+            row.priority,
         )
 
 
@@ -147,10 +152,9 @@ class Dispatcher:
         self.email = email
         self._now = now
         self._jitter = jitter or (lambda: random.uniform(0.0, config.retry_jitter))  # noqa: S311
-        # No bursts within one chat: Telegram asks for about one message a second per chat.
-        self._telegram_chats = KeyedBuckets(config.telegram_per_chat_rate, burst=1, clock=clock)
+        self._clock = clock
+        # Telegram has no bucket here: the bot's governor paces it (delivery/governor.py).
         self._global: dict[str, TokenBucket] = {
-            Channel.TELEGRAM: TokenBucket(config.telegram_global_rate, clock=clock),
             Channel.SMS: TokenBucket(config.sms_rate, clock=clock),
             Channel.EMAIL: TokenBucket(config.email_rate, clock=clock),
         }
@@ -223,6 +227,8 @@ class Dispatcher:
         try:
             async with self._in_flight:
                 await self._send(job)
+        except NotSent:
+            return await self._record("released", outbox.release, job, token, at=self._now())
         except RecipientBlocked as error:
             return await self._fail(job, token, error, blocked=True)
         except PermanentError as error:
@@ -235,20 +241,28 @@ class Dispatcher:
         return await self._record("sent", outbox.mark_sent, job, token, now=self._now())
 
     async def _wait_for_turn(self, job: _Job) -> bool:
-        """Take the channel's rate tokens; False if stopping or the lease would run out.
+        """Take the channel's rate token; False if stopping or the lease would run out.
 
         Tokens are reserved when a job gets here, and jobs get here in claim order, so the
         batch is paced in priority order; waiting does not hold a connection slot.
         """
-        if job.channel == Channel.TELEGRAM:
-            chat = self._telegram_chats.bucket(job.recipient)
-            if not await self._pause(chat.reserve()):
-                return False
         bucket = self._global.get(job.channel)
         if bucket is not None and not await self._pause(bucket.reserve()):
             return False
+        return self._lease_left(job) > 0
+
+    def _lease_left(self, job: _Job) -> float:
+        """Seconds a send may still start in: the lease left, less the send's own margin."""
         margin = timedelta(seconds=self.config.send_margin_seconds)
-        return self._now() + margin < job.claimed_until
+        return (job.claimed_until - margin - self._now()).total_seconds()
+
+    def _pace(self, job: _Job) -> Pace:
+        """The row's priority, and give up (unsent) before the lease runs out or on stop.
+
+        The deadline is on ``clock``, which must be the governor's (both ``time.monotonic``).
+        """
+        deadline = self._clock() + self._lease_left(job)
+        return Pace(priority=job.priority, deadline=deadline, abandon=self._stopping)
 
     async def _send(self, job: _Job) -> None:
         payload = job.payload
@@ -260,13 +274,17 @@ class Dispatcher:
             parse_mode = payload.get("parse_mode")
             if "photo" in payload:
                 await self.telegram.send_photo(
-                    chat_id, _text(payload, "photo"), str(payload.get("caption") or "")
+                    chat_id,
+                    _text(payload, "photo"),
+                    str(payload.get("caption") or ""),
+                    pace=self._pace(job),
                 )
                 return
             await self.telegram.send(
                 chat_id,
                 _text(payload, "text"),
                 parse_mode=parse_mode if isinstance(parse_mode, str) else None,
+                pace=self._pace(job),
             )
         elif job.channel == Channel.SMS:
             await self.sms.send(job.recipient, _text(payload, "text"), job.idempotency_key)

@@ -57,6 +57,7 @@ __all__ = [
     "EmailRecord",
     "EmailSender",
     "HttpSms",
+    "NotSent",
     "PermanentError",
     "RecipientBlocked",
     "RetryableError",
@@ -93,6 +94,10 @@ class PermanentError(Exception):
 
 class RecipientBlocked(PermanentError):
     """The recipient refuses our messages (Telegram: the user blocked the bot)."""
+
+
+class NotSent(Exception):
+    """The message was not sent and not tried (its turn did not come in time): hand it back."""
 
 
 def mask_address(address: str) -> str:

@@ -3,13 +3,16 @@
 python-telegram-bot raises one exception per Bot API failure; the dispatcher needs to know only
 whether to try again (and when) or to give up. ``BadRequest`` and ``TimedOut`` are subclasses of
 ``NetworkError``, so the order of the ``except`` clauses matters.
+
+When the bot has the governor as its rate limiter (it has in `serve` and `worker`), each
+message carries its :class:`~delivery.governor.Pace`: the outbox row's priority, and how long it
+may wait for its turn before it is handed back unsent.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Awaitable
-from datetime import timedelta
+from typing import Any
 
 from telegram import Bot
 from telegram.error import (
@@ -20,26 +23,12 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.warnings import PTBDeprecationWarning
+from telegram.ext import ExtBot
 
-from delivery.providers import PermanentError, RecipientBlocked, RetryableError
+from delivery.governor import Pace, TurnNotGranted, retry_after_seconds
+from delivery.providers import NotSent, PermanentError, RecipientBlocked, RetryableError
 
 __all__ = ["TelegramSender", "retry_after_seconds"]
-
-# PTB 22 warns, from inside the RetryAfter it raises, that `retry_after` will become a
-# timedelta; retry_after_seconds() already takes both, so the warning says nothing to us.
-warnings.filterwarnings(
-    "ignore", message=r".*attribute `retry_after`", category=PTBDeprecationWarning
-)
-
-
-def retry_after_seconds(error: RetryAfter) -> float:
-    """``RetryAfter.retry_after`` in seconds, whichever type this PTB version returns."""
-    with warnings.catch_warnings():
-        # PTB 22 returns an int unless PTB_TIMEDELTA is set, and warns that this will change.
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class TelegramSender:
@@ -47,17 +36,31 @@ class TelegramSender:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        self.paced = isinstance(bot, ExtBot) and bot.rate_limiter is not None
 
-    async def send(self, chat_id: int, text: str, *, parse_mode: str | None = None) -> None:
-        await self._call(self.bot.send_message(chat_id, text, parse_mode=parse_mode))
+    async def send(
+        self, chat_id: int, text: str, *, parse_mode: str | None = None, pace: Pace | None = None
+    ) -> None:
+        await self._call(
+            self.bot.send_message(chat_id, text, parse_mode=parse_mode, **self._limits(pace))
+        )
 
-    async def send_photo(self, chat_id: int, file_id: str, caption: str = "") -> None:
+    async def send_photo(
+        self, chat_id: int, file_id: str, caption: str = "", *, pace: Pace | None = None
+    ) -> None:
         """A photo Telegram already has (a ``file_id`` a citizen sent us)."""
-        await self._call(self.bot.send_photo(chat_id, file_id, caption=caption or None))
+        await self._call(
+            self.bot.send_photo(chat_id, file_id, caption=caption or None, **self._limits(pace))
+        )
+
+    def _limits(self, pace: Pace | None) -> dict[str, Any]:
+        return {"rate_limit_args": pace} if self.paced and pace is not None else {}
 
     async def _call(self, sending: Awaitable[object]) -> None:
         try:
             await sending
+        except TurnNotGranted as error:
+            raise NotSent(str(error)) from error
         except RetryAfter as error:
             raise RetryableError(str(error), retry_after_seconds(error)) from error
         except Forbidden as error:

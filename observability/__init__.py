@@ -31,6 +31,18 @@ DELIVERIES: Final = Counter(
     ["channel", "result"],
     registry=REGISTRY,
 )
+TELEGRAM_FLOOD_WAITS: Final = Counter(
+    "azerishiq_telegram_flood_waits",
+    "429 answers (flood waits) from the Bot API to this process",
+    registry=REGISTRY,
+)
+TELEGRAM_TURN_SECONDS: Final = Histogram(
+    "azerishiq_telegram_turn_wait_seconds",
+    "Time a message waited in the Telegram governor for its turn, by priority",
+    ["priority"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
 OUTBOX_DEPTH: Final = Gauge(
     "azerishiq_outbox_messages",
     "Outbox rows by channel and status (read from the database at scrape time)",

@@ -22,6 +22,7 @@ __all__ = [
     "PendingUpdate",
     "count_attempt",
     "counts",
+    "mark_answered",
     "mark_handled",
     "pending",
     "prune_handled",
@@ -38,6 +39,7 @@ class PendingUpdate:
     update_id: int
     payload: dict[str, Any]
     attempts: int
+    answered: bool
 
 
 async def store(session: AsyncSession, updates: Sequence[dict[str, Any]]) -> list[int]:
@@ -58,13 +60,19 @@ async def pending(
     session: AsyncSession, *, limit: int, after: int | None = None
 ) -> list[PendingUpdate]:
     """The oldest pending updates (by ``update_id``, which is Telegram's order)."""
-    query = select(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts).where(
-        InboxUpdate.status == InboxStatus.PENDING
-    )
+    query = select(
+        InboxUpdate.update_id,
+        InboxUpdate.payload,
+        InboxUpdate.attempts,
+        InboxUpdate.answered_at.is_not(None),
+    ).where(InboxUpdate.status == InboxStatus.PENDING)
     if after is not None:
         query = query.where(InboxUpdate.update_id > after)
     rows = await session.execute(query.order_by(InboxUpdate.update_id).limit(limit))
-    return [PendingUpdate(int(uid), payload, int(attempts)) for uid, payload, attempts in rows]
+    return [
+        PendingUpdate(int(uid), payload, int(attempts), bool(answered))
+        for uid, payload, attempts, answered in rows
+    ]
 
 
 async def count_attempt(session: AsyncSession, update_ids: Iterable[int]) -> None:
@@ -75,6 +83,16 @@ async def count_attempt(session: AsyncSession, update_ids: Iterable[int]) -> Non
             update(InboxUpdate)
             .where(InboxUpdate.update_id.in_(ids))
             .values(attempts=InboxUpdate.attempts + 1)
+        )
+
+
+async def mark_answered(session: AsyncSession, update_ids: Iterable[int], now: datetime) -> None:
+    ids = list(update_ids)
+    if ids:
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id.in_(ids), InboxUpdate.answered_at.is_(None))
+            .values(answered_at=now)
         )
 
 

@@ -491,6 +491,23 @@ class SmsInbound(Base):
     limited: Mapped[bool] = mapped_column(default=False, server_default=FALSE)
 
 
+class TelegramBudget(Base):
+    """The bot's overall Telegram send budget, shared by its processes on PostgreSQL.
+
+    One token bucket per bot: each process leases a few tokens at a time with one atomic
+    ``UPDATE ... RETURNING`` (see storage/telegram_budget.py); ``paused_until`` carries a 429's
+    flood wait to every process. ``granted`` is the last lease's size (for ``RETURNING``).
+    """
+
+    __tablename__ = "telegram_budget"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[datetime]
+    paused_until: Mapped[datetime]
+    granted: Mapped[int] = mapped_column(default=0, server_default=ZERO)
+
+
 # --------------------------------------------------------------------------- python-telegram-bot
 
 
@@ -584,4 +601,6 @@ class InboxUpdate(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=ZERO)
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = _created_at()
+    #: when a reply to it was first accepted by the Bot API (a replay then sends nothing)
+    answered_at: Mapped[datetime | None]
     handled_at: Mapped[datetime | None]

@@ -29,6 +29,13 @@ from chat.context import BotApplication
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0
+#: The governor's rates for tests that are not about pacing: it is in the path, but a dialogue
+#: test answering at machine speed would otherwise wait a second for every message. Tests of
+#: pacing pass ``paced=True`` (production settings) and turn on the emulator's limits.
+UNPACED: Mapping[str, object] = {
+    "telegram_global_rate": 5_000.0,
+    "telegram_per_chat_rate": 1_000.0,
+}
 
 
 @dataclass
@@ -81,10 +88,16 @@ async def bot_on_emulator(
     *,
     staff_ids: Iterable[int] = (),
     settings_overrides: Mapping[str, object] | None = None,
+    paced: bool = False,
 ) -> AsyncIterator[BotApplication]:
-    """The bot as `serve` builds it, polling ``emulator``, on the test database."""
+    """The bot as `serve` builds it, polling ``emulator``, on the test database.
+
+    Its Telegram governor runs at :data:`UNPACED` rates unless ``paced`` (the settings').
+    """
     settings = settings_for(str(engine.url.render_as_string(hide_password=False)))
     settings = settings.model_copy(update={"staff_telegram_ids": frozenset(staff_ids)})
+    if not paced:
+        settings = settings.model_copy(update=dict(UNPACED))
     if settings_overrides:
         settings = settings.model_copy(update=dict(settings_overrides))
     services = make_services(settings, engine)
@@ -113,6 +126,7 @@ class ServeProcess:
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(http_port),
             "LOG_LEVEL": "WARNING",
+            **{name.upper(): str(value) for name, value in UNPACED.items()},
         }
         self.env.pop("WEBHOOK_URL", None)
         self.env.update(env or {})

@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -31,11 +32,13 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
+from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.emulator import BotApiEmulator, SentMessage
 from bot.settings import Settings
 from delivery.dispatcher import DispatchConfig, Dispatcher, backoff_seconds
+from delivery.governor import Governor
 from delivery.providers import (
     HttpSms,
     PermanentError,
@@ -59,8 +62,6 @@ FAST = DispatchConfig(
     retry_base_seconds=0.01,
     retry_cap_seconds=0.05,
     retry_jitter=0.0,
-    telegram_global_rate=1000,
-    telegram_per_chat_rate=1000,
     sms_rate=1000,
     email_rate=1000,
 )
@@ -168,8 +169,19 @@ def mail() -> Any:
 
 @pytest.fixture
 async def telegram_bot(emulator: BotApiEmulator) -> AsyncIterator[Bot]:
+    """A bot without a governor: the dispatcher alone, and Telegram's answers as they come."""
     request = HTTPXRequest(connection_pool_size=40)
     async with Bot(emulator.token, base_url=emulator.base_url, request=request) as bot:
+        yield bot
+
+
+@asynccontextmanager
+async def governed_bot(emulator: BotApiEmulator, **pacing: Any) -> AsyncIterator[ExtBot[Any]]:
+    """A bot as `serve` and `worker` have it: every send passes a governor."""
+    request = HTTPXRequest(connection_pool_size=40)
+    governor = Governor(pacing.pop("rate", 1000.0), **pacing)
+    bot = ExtBot(emulator.token, base_url=emulator.base_url, request=request, rate_limiter=governor)
+    async with bot:
         yield bot
 
 
@@ -276,7 +288,8 @@ async def test_flood_limit_429_is_retried_after_retry_after_and_delivered_once(
     emulator.rate_limits(overall_per_second=0, per_chat_per_second=1)
     for n in range(2):
         await queue(session_factory, Channel.TELEGRAM, "5100", {"text": f"notice {n}"}, f"f{n}")
-    # Our own per-chat cap is off, so Telegram's flood control answers the second message.
+    # No governor, so Telegram's flood control answers the second message: without one the
+    # row itself is retried later (with a governor the flood wait is waited out in place).
     dispatcher = dispatcher_for(session_factory, telegram_bot)
 
     started = utcnow()
@@ -397,33 +410,54 @@ async def test_replies_go_before_notices_before_bulk_queued_earlier(
 
 
 async def test_per_chat_cap_spaces_messages_to_one_chat(
-    session_factory: Sessions, emulator: BotApiEmulator, telegram_bot: Bot
+    session_factory: Sessions, emulator: BotApiEmulator
 ) -> None:
     emulator.add_user(5600)
     emulator.rate_limits(overall_per_second=0, per_chat_per_second=5)
     for n in range(4):
         await queue(session_factory, Channel.TELEGRAM, "5600", {"text": str(n)}, f"c{n}")
-    dispatcher = dispatcher_for(session_factory, telegram_bot, telegram_per_chat_rate=5)
-    started = time.monotonic()
-    assert await dispatcher.run_once() == 4
-    assert time.monotonic() - started >= 0.55  # 3 waits of 0.2 s, less a little slack
-    assert emulator.stats.rate_limited == 0  # our cap kept us under Telegram's
+    async with governed_bot(emulator, per_chat_rate=5) as bot:
+        dispatcher = dispatcher_for(session_factory, bot)
+        started = time.monotonic()
+        assert await dispatcher.run_once() == 4
+        assert time.monotonic() - started >= 0.55  # 3 waits of 0.2 s, less a little slack
+    assert emulator.stats.rate_limited == 0  # the governor kept us under Telegram's cap
     assert texts(emulator, 5600) == ["0", "1", "2", "3"]
 
 
+async def test_with_the_governor_a_429_is_waited_out_and_sent_in_the_same_attempt(
+    session_factory: Sessions, emulator: BotApiEmulator
+) -> None:
+    emulator.add_user(5650)
+    emulator.rate_limits(overall_per_second=0, per_chat_per_second=1)
+    for n in range(2):
+        await queue(session_factory, Channel.TELEGRAM, "5650", {"text": f"n{n}"}, f"g{n}")
+    # The governor's per-chat pace is looser than the emulator's: the second draws a 429.
+    async with governed_bot(emulator, per_chat_rate=100) as bot:
+        dispatcher = dispatcher_for(session_factory, bot)
+        assert await dispatcher.run_once() == 2
+    assert emulator.stats.rate_limited == 1
+    assert [(row.status, row.attempts) for row in await rows(session_factory)] == [
+        (OutboxStatus.SENT, 1),
+        (OutboxStatus.SENT, 1),
+    ]
+    assert texts(emulator, 5650) == ["n0", "n1"]
+
+
 async def test_stop_releases_messages_still_waiting_for_their_turn(
-    session_factory: Sessions, emulator: BotApiEmulator, telegram_bot: Bot
+    session_factory: Sessions, emulator: BotApiEmulator
 ) -> None:
     emulator.add_user(5700)
     for n in range(3):
         await queue(session_factory, Channel.TELEGRAM, "5700", {"text": str(n)}, f"w{n}")
-    dispatcher = dispatcher_for(session_factory, telegram_bot, telegram_per_chat_rate=0.5)
-    running = asyncio.create_task(dispatcher.run())
-    await emulator.next_message(5700)
-    started = time.monotonic()
-    dispatcher.stop()
-    await asyncio.wait_for(running, 2)
-    assert time.monotonic() - started < 1.0  # did not sit out the 2-second waits
+    async with governed_bot(emulator, per_chat_rate=0.5) as bot:
+        dispatcher = dispatcher_for(session_factory, bot)
+        running = asyncio.create_task(dispatcher.run())
+        await emulator.next_message(5700)
+        started = time.monotonic()
+        dispatcher.stop()
+        await asyncio.wait_for(running, 2)
+        assert time.monotonic() - started < 1.0  # did not sit out the 2-second waits
     statuses = [(row.status, row.attempts) for row in await rows(session_factory)]
     assert statuses == [
         (OutboxStatus.SENT, 1),
@@ -432,6 +466,27 @@ async def test_stop_releases_messages_still_waiting_for_their_turn(
     ]
     assert texts(emulator, 5700) == ["0"]
     assert dispatcher.outcomes == Counter(sent=1, released=2)
+
+
+async def test_a_message_whose_lease_runs_out_while_it_waits_is_released_unsent(
+    session_factory: Sessions, emulator: BotApiEmulator
+) -> None:
+    emulator.add_user(5750)
+    for n in range(2):
+        await queue(session_factory, Channel.TELEGRAM, "5750", {"text": str(n)}, f"l{n}")
+    # a 4 s lease less a 3 s margin: a send must start within 1 s; the second would wait 2 s
+    async with governed_bot(emulator, per_chat_rate=0.5) as bot:
+        dispatcher = dispatcher_for(
+            session_factory, bot, lease_seconds=4.0, send_margin_seconds=3.0
+        )
+        started = time.monotonic()
+        assert await dispatcher.run_once() == 2
+        assert time.monotonic() - started < 1.8
+    assert [(row.status, row.attempts) for row in await rows(session_factory)] == [
+        (OutboxStatus.SENT, 1),
+        (OutboxStatus.PENDING, 0),
+    ]
+    assert dispatcher.outcomes == Counter(sent=1, released=1)
 
 
 # --------------------------------------------------------------------------- claims
@@ -813,13 +868,14 @@ async def test_two_workers_deliver_a_thousand_notices_exactly_once(
     chats = range(6000, 6500)
     for chat in chats:
         emulator.add_user(chat)
-    # Telegram's limits, scaled up: the two workers together (2 x 400/s) must stay under them.
+    # The two workers share one Telegram budget of 50/s (the telegram_budget row), under the
+    # emulator's 1000/s.
     emulator.rate_limits(overall_per_second=1000, per_chat_per_second=1)
     env = process_env(
         emulator,
         database_url,
         SMS_PROVIDER_URL=gateway.url,
-        TELEGRAM_GLOBAL_RATE="400",
+        TELEGRAM_GLOBAL_RATE="50",
         SMS_RATE_PER_SECOND="400",
         OUTBOX_BATCH_SIZE="50",
         OUTBOX_POLL_SECONDS="0.05",
@@ -851,7 +907,7 @@ async def test_two_workers_deliver_a_thousand_notices_exactly_once(
         ]
         async with session_factory.begin() as session:
             await session.execute(insert(OutboxMessage), telegram + sms)
-        await wait_all_sent(session_factory, 1000, timeout=30)
+        await wait_all_sent(session_factory, 1000, timeout=40)
         elapsed = time.monotonic() - started
     finally:
         for worker in workers:
@@ -866,4 +922,7 @@ async def test_two_workers_deliver_a_thousand_notices_exactly_once(
         assert "Traceback" not in output and "lost the claim" not in output, output
         assert "outbox:" in output and "handled" in output, "both workers took part"
     print(f"1,000 notices by two workers in {elapsed:.1f} s")
-    assert emulator.stats.rate_limited == 0  # the workers' caps kept them under the limits
+    assert emulator.stats.rate_limited == 0  # the shared budget kept them under the limits
+    stamps = sorted(emulator.messages(chat)[0].timestamp for chat in chats)
+    # 500 at 50/s less a burst of 10: 9.8 s; two budgets of 50/s each would take 4.9 s
+    assert stamps[-1] - stamps[0] >= 8.5, stamps[-1] - stamps[0]

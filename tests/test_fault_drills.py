@@ -49,6 +49,8 @@ async def test_5xx_on_every_7th_call_and_429s_lose_no_reply(
     emulator: BotApiEmulator, bot: BotApplication
 ) -> None:
     emulator.fail_every(7, 502, methods=["sendMessage", "editMessageText", "answerCallbackQuery"])
+    # The `bot` fixture's governor paces more loosely than these limits (tests.harness.UNPACED),
+    # so Telegram's flood control answers: each 429 pauses the governor, and the call goes again.
     emulator.rate_limits(overall_per_second=30, per_chat_per_second=1)
 
     async def talk(person: Citizen) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot, Update
 
@@ -23,7 +23,7 @@ from i18n import translate
 from observability import INBOX_QUARANTINED
 from storage import inbox as inbox_rows
 from storage.db import utcnow
-from storage.models import InboxStatus, InboxUpdate
+from storage.models import InboxStatus, InboxUpdate, PtbConversation, PtbUserData
 from tests.harness import Citizen, bot_on_emulator, settings_for
 from tests.test_connection_request import choose_language, question
 from tests.test_crash_recovery import free_port
@@ -263,3 +263,64 @@ async def test_a_dialogue_step_committed_before_its_mark_is_not_applied_again(
         assert len(emulator.messages(person.user_id)) == seen  # nothing answered again
         await person.says("Məmmədova")
         await person.sees(question(cr.PATRONYMIC, "az"))
+
+
+async def test_an_update_answered_before_a_crash_runs_again_without_sending_again(
+    emulator: BotApiEmulator, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Killed after the reply reached the citizen, before the new state was committed: the
+    step runs again (the state must move on) but the citizen does not get the question twice,
+    so their answer to it is not taken for the next one."""
+    person = Citizen(emulator, 4701)
+    async with bot_on_emulator(engine, emulator):
+        await choose_language(person, "az")
+        await person.says(translate("Connection request", "az"))
+        await person.sees(question(cr.FIRST_NAME, "az"))
+        await all_handled(engine)  # the state of the question asked is committed
+        before = await dialogue_rows(engine)
+        update_id = await emulator.send_text(person.user_id, "Aysel")
+        await person.sees(question(cr.LAST_NAME, "az"))
+        await wait_for_status(engine, update_id, InboxStatus.HANDLED)
+    async with session_factory.begin() as session:  # as the dead process left it
+        await restore_dialogue_rows(session, before)
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id)
+            .values(status=InboxStatus.PENDING, handled_at=None, attempts=1)
+        )
+        answered = (
+            await session.execute(
+                select(InboxUpdate.answered_at).where(InboxUpdate.update_id == update_id)
+            )
+        ).scalar_one()
+    assert answered is not None  # noted when Telegram accepted the reply
+    seen = len(emulator.messages(person.user_id))
+    async with bot_on_emulator(engine, emulator):
+        await wait_for_status(engine, update_id, InboxStatus.HANDLED)
+        await asyncio.sleep(0.5)
+        assert len(emulator.messages(person.user_id)) == seen  # no second "Soyadınız?"
+        await person.says("Məmmədova")
+        await person.sees(question(cr.PATRONYMIC, "az"))
+
+
+async def all_handled(engine: AsyncEngine) -> None:
+    async with asyncio.timeout(10):
+        while any(status == "pending" for status, _, _ in (await rows(engine)).values()):
+            await asyncio.sleep(0.05)
+
+
+async def dialogue_rows(engine: AsyncEngine) -> list[tuple[type[Any], list[dict[str, Any]]]]:
+    async with engine.connect() as connection:
+        return [
+            (model, [dict(row._mapping) for row in await connection.execute(select(model))])
+            for model in (PtbConversation, PtbUserData)
+        ]
+
+
+async def restore_dialogue_rows(
+    session: AsyncSession, saved: list[tuple[type[Any], list[dict[str, Any]]]]
+) -> None:
+    for model, rows in saved:
+        await session.execute(delete(model))
+        if rows:
+            await session.execute(insert(model), rows)

@@ -1,0 +1,114 @@
+"""Replies while an update from the inbox is handled: noted when sent, held back in a replay.
+
+A process can die after a reply reached the citizen and before the dialogue's new state was
+committed. The update then runs again from the inbox (the state must be right), and without
+care it would send the same question again: the citizen, who may have answered the first one
+already, answers the second too, and that answer lands on the next question. So every reply
+accepted by the Bot API is noted in the inbox (:meth:`bot.inbox.Inbox.answered`), and when an
+update that was answered before runs again, its calls that change the chat are not sent:
+python-telegram-bot gets the answer Telegram would have given, the state moves on, the chat
+stays as the citizen saw it.
+
+The window that is left: a reply accepted, the process killed before that note was committed
+(one group commit); then the citizen sees that reply twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Final
+
+from telegram.request import RequestData
+
+from bot.retrying_request import RetryingRequest
+
+__all__ = ["ReplayAwareRequest", "handling"]
+
+#: Bot API methods that change what the citizen sees (lower case, as in the URL).
+CHAT_CHANGES: Final = frozenset(
+    {
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "sendlocation",
+        "sendvideo",
+        "sendaudio",
+        "sendvoice",
+        "sendsticker",
+        "sendcontact",
+        "forwardmessage",
+        "editmessagetext",
+        "editmessagecaption",
+        "editmessagereplymarkup",
+        "deletemessage",
+        "answercallbackquery",
+    }
+)
+#: Their answers that python-telegram-bot reads as "done" without a message to parse.
+ANSWERED_TRUE: Final = frozenset({"deletemessage", "answercallbackquery"})
+
+
+@dataclass(slots=True)
+class _Handling:
+    update_id: int
+    replay: bool
+    on_answered: Callable[[int], None]
+    noted: bool = False
+
+
+_current: ContextVar[_Handling | None] = ContextVar("inbox_handling", default=None)
+
+
+@contextmanager
+def handling(update_id: int, *, replay: bool, on_answered: Callable[[int], None]) -> Iterator[None]:
+    """Within this block (the handling of one update), replies are noted or, in a replay of
+    an update answered before, held back."""
+    token = _current.set(_Handling(update_id, replay, on_answered))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+class ReplayAwareRequest(RetryingRequest):
+    """The bot's request: notes the first reply of each update, holds back a replay's."""
+
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
+        current = _current.get()
+        name = url.rsplit("/", 1)[-1].lower()
+        if current is None or name not in CHAT_CHANGES:
+            return await super().do_request(url, method, *args, **kwargs)
+        if current.replay:
+            data = kwargs.get("request_data", args[0] if args else None)
+            return 200, _as_if_sent(name, data)
+        code, payload = await super().do_request(url, method, *args, **kwargs)
+        if code == 200 and not current.noted:
+            current.noted = True
+            current.on_answered(current.update_id)
+        return code, payload
+
+
+def _as_if_sent(name: str, data: RequestData | None) -> bytes:
+    """What Telegram answers to ``name``; a message held back has id 0 (never a real one)."""
+    if name in ANSWERED_TRUE:
+        return b'{"ok":true,"result":true}'
+    parameters: dict[str, Any] = dict(data.parameters) if data is not None else {}
+    chat_id = str(parameters.get("chat_id", 0))
+    message: dict[str, Any] = {
+        "message_id": parameters.get("message_id", 0),
+        "date": int(time.time()),
+        "chat": {
+            "id": int(chat_id) if chat_id.lstrip("-").isdigit() else 0,
+            "type": "private",
+        },
+    }
+    if isinstance(parameters.get("text"), str):
+        message["text"] = parameters["text"]
+    return json.dumps({"ok": True, "result": message}).encode()
