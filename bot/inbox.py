@@ -77,10 +77,10 @@ class _Marks:
         self._started.append(update_id)
         self._wake()
 
-    def answered(self, update_id: int) -> None:
-        """A reply to it reached Telegram (with the next commit; nobody waits for it)."""
+    async def answered(self, update_id: int) -> None:
+        """A reply to it reached Telegram: returns once that is committed."""
         self._answered.append(update_id)
-        self._wake()
+        await asyncio.shield(self._wake())
 
     async def handled(self, update_id: int) -> None:
         self._handled.append(update_id)
@@ -223,10 +223,11 @@ class Inbox:
                 type(error).__name__,
             )
 
-    def answered(self, update_id: int) -> None:
-        """The Bot API accepted a reply sent while handling this update."""
+    async def answered(self, update_id: int) -> None:
+        """The Bot API accepted a reply sent while handling this update (the first one): the
+        step waits until that is committed, so a crash just after leaves little doubt."""
         if update_id in self._in_flight:
-            self._marks.answered(update_id)
+            await self._marks.answered(update_id)
 
     def answered_before(self, update_id: int) -> bool:
         """Whether a process that died had already sent a reply to this update.

@@ -9,15 +9,16 @@ update that was answered before runs again, its calls that change the chat are n
 python-telegram-bot gets the answer Telegram would have given, the state moves on, the chat
 stays as the citizen saw it.
 
-The window that is left: a reply accepted, the process killed before that note was committed
-(one group commit); then the citizen sees that reply twice.
+The note is committed before the step goes on (one commit, shared with the other chats'
+notes). The window that is left: a reply accepted, the process killed before that commit;
+then the citizen sees that reply twice.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ ANSWERED_TRUE: Final = frozenset({"deletemessage", "answercallbackquery"})
 class _Handling:
     update_id: int
     replay: bool
-    on_answered: Callable[[int], None]
+    on_answered: Callable[[int], Awaitable[None]]
     noted: bool = False
 
 
@@ -65,7 +66,9 @@ _current: ContextVar[_Handling | None] = ContextVar("inbox_handling", default=No
 
 
 @contextmanager
-def handling(update_id: int, *, replay: bool, on_answered: Callable[[int], None]) -> Iterator[None]:
+def handling(
+    update_id: int, *, replay: bool, on_answered: Callable[[int], Awaitable[None]]
+) -> Iterator[None]:
     """Within this block (the handling of one update), replies are noted or, in a replay of
     an update answered before, held back."""
     token = _current.set(_Handling(update_id, replay, on_answered))
@@ -91,7 +94,7 @@ class ReplayAwareRequest(RetryingRequest):
         code, payload = await super().do_request(url, method, *args, **kwargs)
         if code == 200 and not current.noted:
             current.noted = True
-            current.on_answered(current.update_id)
+            await current.on_answered(current.update_id)
         return code, payload
 
 
