@@ -67,7 +67,7 @@ class _Marks:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._started: list[int] = []
-        self._answered: list[int] = []
+        self._replies: dict[int, int] = {}
         self._handled: list[int] = []
         self._done: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -77,9 +77,9 @@ class _Marks:
         self._started.append(update_id)
         self._wake()
 
-    async def answered(self, update_id: int) -> None:
-        """A reply to it reached Telegram: returns once that is committed."""
-        self._answered.append(update_id)
+    async def replied(self, update_id: int, count: int) -> None:
+        """``count`` replies to it reached Telegram: returns once that is committed."""
+        self._replies[update_id] = max(count, self._replies.get(update_id, 0))
         await asyncio.shield(self._wake())
 
     async def handled(self, update_id: int) -> None:
@@ -95,13 +95,13 @@ class _Marks:
         return done
 
     async def _write(self) -> None:
-        while self._started or self._answered or self._handled:
+        while self._started or self._replies or self._handled:
             started, self._started = self._started, []
-            answered, self._answered = self._answered, []
+            replies, self._replies = self._replies, {}
             handled, self._handled = self._handled, []
             done, self._done = self._done, None
             try:
-                await retry_on_disconnect(partial(self._commit, started, answered, handled))
+                await retry_on_disconnect(partial(self._commit, started, replies, handled))
             except Exception as exc:
                 if done is not None and not done.done():
                     done.set_exception(exc)
@@ -110,12 +110,13 @@ class _Marks:
                 if done is not None and not done.done():
                     done.set_result(None)
 
-    async def _commit(self, started: list[int], answered: list[int], handled: list[int]) -> None:
+    async def _commit(
+        self, started: list[int], replies: dict[int, int], handled: list[int]
+    ) -> None:
         async with self._sessions.begin() as session:
-            now = utcnow()
             await inbox.count_attempt(session, started)
-            await inbox.mark_answered(session, answered, now)
-            await inbox.mark_handled(session, handled, now)
+            await inbox.count_replies(session, replies)
+            await inbox.mark_handled(session, handled, utcnow())
 
     async def flush(self) -> None:
         if self._writer is not None:
@@ -141,8 +142,8 @@ class Inbox:
         self._application: BotApplication | None = None
         #: update id → attempts so far, for the updates handed over and not yet finished
         self._in_flight: dict[int, int] = {}
-        #: of those, the ones a dead process had already answered (see :meth:`answered_before`)
-        self._answered_before: set[int] = set()
+        #: of those, the replies a dead process had already sent (see :meth:`replies_sent_before`)
+        self._replies_before: dict[int, int] = {}
         self._finished: dict[int, float] = {}
         self._sweeper: asyncio.Task[None] | None = None
         # older pending rows not handed over yet: new ones wait for the sweep, in order
@@ -159,7 +160,7 @@ class Inbox:
         if self._application is not None and new_ids and not self._backlog:
             by_id = {u["update_id"]: u for u in valid}
             for update_id in new_ids:
-                await self._hand_over(update_id, by_id[update_id], attempts=0, answered=False)
+                await self._hand_over(update_id, by_id[update_id], attempts=0, replies_sent=0)
 
     async def _store(self, updates: list[JSONDict]) -> list[int]:
         async with self._sessions.begin() as session:
@@ -188,7 +189,7 @@ class Inbox:
             self._sweeper = None
         await self._marks.flush()
         self._in_flight.clear()
-        self._answered_before.clear()
+        self._replies_before.clear()
 
     def begin(self, update: object) -> None:
         """The processor starts handling ``update``: one more attempt."""
@@ -209,7 +210,7 @@ class Inbox:
         """Handling raised: try again at a later sweep, or quarantine after the last attempt."""
         update_id = _update_id(update)
         attempts = self._in_flight.pop(update_id, None)
-        self._answered_before.discard(update_id)
+        self._replies_before.pop(update_id, None)
         if attempts is None:
             return
         if attempts >= self._max_attempts:
@@ -223,28 +224,28 @@ class Inbox:
                 type(error).__name__,
             )
 
-    async def answered(self, update_id: int) -> None:
-        """The Bot API accepted a reply sent while handling this update (the first one): the
+    async def replied(self, update_id: int, count: int) -> None:
+        """The Bot API accepted the ``count``-th reply sent while handling this update; the
         step waits until that is committed, so a crash just after leaves little doubt."""
         if update_id in self._in_flight:
-            await self._marks.answered(update_id)
+            await self._marks.replied(update_id, count)
 
-    def answered_before(self, update_id: int) -> bool:
-        """Whether a process that died had already sent a reply to this update.
+    def replies_sent_before(self, update_id: int) -> int:
+        """How many replies to this update a process that died had already sent.
 
         Its state may not have been committed, so the update must run again; but the citizen
-        has seen its replies (and may have answered them already), so they are not sent again:
-        the same question twice would have its second answer taken for the next one.
+        has seen those replies (and may have answered them already), so they are not sent
+        again: the same question twice would have its second answer taken for the next one.
         """
-        return update_id in self._answered_before
+        return self._replies_before.get(update_id, 0)
 
     def _finish(self, update_id: int) -> None:
-        self._answered_before.discard(update_id)
+        self._replies_before.pop(update_id, None)
         self._in_flight.pop(update_id, None)
         self._finished[update_id] = time.monotonic()
 
     async def _hand_over(
-        self, update_id: int, payload: JSONDict, *, attempts: int, answered: bool
+        self, update_id: int, payload: JSONDict, *, attempts: int, replies_sent: int
     ) -> None:
         application = self._application
         if application is None or update_id in self._in_flight or update_id in self._finished:
@@ -261,8 +262,8 @@ class Inbox:
             self._finished[update_id] = time.monotonic()
             return
         self._in_flight[update_id] = attempts
-        if answered:
-            self._answered_before.add(update_id)
+        if replies_sent:
+            self._replies_before[update_id] = replies_sent
         await application.update_queue.put(update)
 
     async def _quarantine(
@@ -307,7 +308,7 @@ class Inbox:
                     self._backlog = True
                     return
                 await self._hand_over(
-                    row.update_id, row.payload, attempts=row.attempts, answered=row.answered
+                    row.update_id, row.payload, attempts=row.attempts, replies_sent=row.replies_sent
                 )
             if len(rows) < SWEEP_BATCH:
                 self._backlog = False

@@ -1,17 +1,18 @@
-"""Replies while an update from the inbox is handled: noted when sent, held back in a replay.
+"""Replies while an update from the inbox is handled: counted when sent, held back in a replay.
 
 A process can die after a reply reached the citizen and before the dialogue's new state was
 committed. The update then runs again from the inbox (the state must be right), and without
 care it would send the same question again: the citizen, who may have answered the first one
 already, answers the second too, and that answer lands on the next question. So every reply
-accepted by the Bot API is noted in the inbox (:meth:`bot.inbox.Inbox.answered`), and when an
-update that was answered before runs again, its calls that change the chat are not sent:
-python-telegram-bot gets the answer Telegram would have given, the state moves on, the chat
-stays as the citizen saw it.
+the Bot API accepts is counted in the inbox (:meth:`bot.inbox.Inbox.replied`, committed before
+the step goes on), and when the update runs again its first that-many replies are not sent:
+python-telegram-bot gets the answer Telegram would have given, and the rest (what the dead
+process never sent) goes out. The same step sends the same replies in the same order, so the
+chat ends as if the step had run once. Callback answers and deletions count for nothing but
+are held back too once anything was sent.
 
-The note is committed before the step goes on (one commit, shared with the other chats'
-notes). The window that is left: a reply accepted, the process killed before that commit;
-then the citizen sees that reply twice.
+The window that is left: a reply accepted, the process killed before its count was
+committed; then the citizen sees that one reply twice.
 """
 
 from __future__ import annotations
@@ -50,16 +51,16 @@ CHAT_CHANGES: Final = frozenset(
         "answercallbackquery",
     }
 )
-#: Their answers that python-telegram-bot reads as "done" without a message to parse.
+#: Calls the citizen does not answer: not counted; their answer is a plain "done".
 ANSWERED_TRUE: Final = frozenset({"deletemessage", "answercallbackquery"})
 
 
 @dataclass(slots=True)
 class _Handling:
     update_id: int
-    replay: bool
-    on_answered: Callable[[int], Awaitable[None]]
-    noted: bool = False
+    hold_back: int
+    on_reply: Callable[[int, int], Awaitable[None]]
+    sent: int = 0
 
 
 _current: ContextVar[_Handling | None] = ContextVar("inbox_handling", default=None)
@@ -67,11 +68,11 @@ _current: ContextVar[_Handling | None] = ContextVar("inbox_handling", default=No
 
 @contextmanager
 def handling(
-    update_id: int, *, replay: bool, on_answered: Callable[[int], Awaitable[None]]
+    update_id: int, *, hold_back: int, on_reply: Callable[[int, int], Awaitable[None]]
 ) -> Iterator[None]:
-    """Within this block (the handling of one update), replies are noted or, in a replay of
-    an update answered before, held back."""
-    token = _current.set(_Handling(update_id, replay, on_answered))
+    """Within this block (the handling of one update) replies are counted, and the first
+    ``hold_back`` of them (sent by a process that died) are not sent again."""
+    token = _current.set(_Handling(update_id, hold_back, on_reply))
     try:
         yield
     finally:
@@ -79,7 +80,7 @@ def handling(
 
 
 class ReplayAwareRequest(RetryingRequest):
-    """The bot's request: notes the first reply of each update, holds back a replay's."""
+    """The bot's request: counts the replies of each update, holds back a replay's."""
 
     async def do_request(
         self, url: str, method: str, *args: Any, **kwargs: Any
@@ -88,13 +89,15 @@ class ReplayAwareRequest(RetryingRequest):
         name = url.rsplit("/", 1)[-1].lower()
         if current is None or name not in CHAT_CHANGES:
             return await super().do_request(url, method, *args, **kwargs)
-        if current.replay:
+        counted = name not in ANSWERED_TRUE
+        if current.sent < current.hold_back or (not counted and current.hold_back):
+            current.sent += counted
             data = kwargs.get("request_data", args[0] if args else None)
             return 200, _as_if_sent(name, data)
         code, payload = await super().do_request(url, method, *args, **kwargs)
-        if code == 200 and not current.noted:
-            current.noted = True
-            await current.on_answered(current.update_id)
+        if code == 200 and counted:
+            current.sent += 1
+            await current.on_reply(current.update_id, current.sent)
         return code, payload
 
 

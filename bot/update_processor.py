@@ -110,10 +110,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if self.inbox is None or not isinstance(update, Update):
             await coroutine
             return
-        replay = self.inbox.answered_before(update.update_id)
-        if replay:
-            log.info("update %d was answered before a restart; replies held back", update.update_id)
-        with handling(update.update_id, replay=replay, on_answered=self.inbox.answered):
+        sent = self.inbox.replies_sent_before(update.update_id)
+        if sent:
+            log.info(
+                "update %d: %d replies sent before a restart, held back", update.update_id, sent
+            )
+        with handling(update.update_id, hold_back=sent, on_reply=self.inbox.replied):
             await coroutine
 
     def _dialogue_data(self, update: object) -> dict[Any, Any] | None:

@@ -21,8 +21,8 @@ from storage.models import InboxStatus, InboxUpdate
 __all__ = [
     "PendingUpdate",
     "count_attempt",
+    "count_replies",
     "counts",
-    "mark_answered",
     "mark_handled",
     "pending",
     "prune_handled",
@@ -39,7 +39,7 @@ class PendingUpdate:
     update_id: int
     payload: dict[str, Any]
     attempts: int
-    answered: bool
+    replies_sent: int
 
 
 async def store(session: AsyncSession, updates: Sequence[dict[str, Any]]) -> list[int]:
@@ -64,14 +64,14 @@ async def pending(
         InboxUpdate.update_id,
         InboxUpdate.payload,
         InboxUpdate.attempts,
-        InboxUpdate.answered_at.is_not(None),
+        InboxUpdate.replies_sent,
     ).where(InboxUpdate.status == InboxStatus.PENDING)
     if after is not None:
         query = query.where(InboxUpdate.update_id > after)
     rows = await session.execute(query.order_by(InboxUpdate.update_id).limit(limit))
     return [
-        PendingUpdate(int(uid), payload, int(attempts), bool(answered))
-        for uid, payload, attempts, answered in rows
+        PendingUpdate(int(uid), payload, int(attempts), int(replies))
+        for uid, payload, attempts, replies in rows
     ]
 
 
@@ -86,13 +86,13 @@ async def count_attempt(session: AsyncSession, update_ids: Iterable[int]) -> Non
         )
 
 
-async def mark_answered(session: AsyncSession, update_ids: Iterable[int], now: datetime) -> None:
-    ids = list(update_ids)
-    if ids:
+async def count_replies(session: AsyncSession, sent: dict[int, int]) -> None:
+    """How many replies to each update the Bot API has accepted so far."""
+    for update_id, count in sent.items():
         await session.execute(
             update(InboxUpdate)
-            .where(InboxUpdate.update_id.in_(ids), InboxUpdate.answered_at.is_(None))
-            .values(answered_at=now)
+            .where(InboxUpdate.update_id == update_id, InboxUpdate.replies_sent < count)
+            .values(replies_sent=count)
         )
 
 

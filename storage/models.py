@@ -601,6 +601,6 @@ class InboxUpdate(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=ZERO)
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = _created_at()
-    #: when a reply to it was first accepted by the Bot API (a replay then sends nothing)
-    answered_at: Mapped[datetime | None]
+    #: replies to it the Bot API accepted (a replay holds back that many)
+    replies_sent: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=ZERO)
     handled_at: Mapped[datetime | None]

@@ -17,6 +17,7 @@ from telegram import Bot, Update
 
 from bot.emulator import BotApiEmulator
 from bot.inbox import Inbox
+from bot.replay import ReplayAwareRequest, handling
 from bot.runtime import http_server, make_inbox, make_services, running_bot
 from conversations import connection_request as cr
 from i18n import translate
@@ -288,12 +289,12 @@ async def test_an_update_answered_before_a_crash_runs_again_without_sending_agai
             .where(InboxUpdate.update_id == update_id)
             .values(status=InboxStatus.PENDING, handled_at=None, attempts=1)
         )
-        answered = (
+        replies = (
             await session.execute(
-                select(InboxUpdate.answered_at).where(InboxUpdate.update_id == update_id)
+                select(InboxUpdate.replies_sent).where(InboxUpdate.update_id == update_id)
             )
         ).scalar_one()
-    assert answered is not None  # noted when Telegram accepted the reply
+    assert replies == 1  # counted when Telegram accepted the reply
     seen = len(emulator.messages(person.user_id))
     async with bot_on_emulator(engine, emulator):
         await wait_for_status(engine, update_id, InboxStatus.HANDLED)
@@ -324,3 +325,20 @@ async def restore_dialogue_rows(
         await session.execute(delete(model))
         if rows:
             await session.execute(insert(model), rows)
+
+
+async def test_a_replay_holds_back_only_the_replies_sent_before(emulator: BotApiEmulator) -> None:
+    """Two replies, the first sent by the process that died: only the second goes out."""
+    emulator.add_user(4801)
+    counted: list[tuple[int, int]] = []
+
+    async def on_reply(update_id: int, count: int) -> None:
+        counted.append((update_id, count))
+
+    async with Bot(emulator.token, base_url=emulator.base_url, request=ReplayAwareRequest()) as bot:
+        with handling(99, hold_back=1, on_reply=on_reply):
+            first = await bot.send_message(4801, "Adınız?")
+            second = await bot.send_message(4801, "Soyadınız?")
+    assert [m.text for m in emulator.messages(4801)] == ["Soyadınız?"]
+    assert first.message_id == 0 and second.message_id > 0
+    assert counted == [(99, 2)]

@@ -36,7 +36,7 @@ def upgrade() -> None:
             server_default=sa.text("CURRENT_TIMESTAMP"),
             nullable=False,
         ),
-        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("replies_sent", sa.SmallInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "status IN ('pending', 'handled', 'quarantined')",
