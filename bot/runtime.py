@@ -1,12 +1,13 @@
-"""Start and stop the pieces in order: database, bot, HTTP server, outbox dispatcher."""
+"""Start and stop the pieces in order: database, HTTP server, outbox dispatcher, then the bot
+while this process holds the receiving lease (bot/leader.py); every stop step is bounded
+(bot/shutdown.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,8 +21,10 @@ import handlers.openapi
 import handlers.sms_inbound
 import handlers.staff_api
 from bot.app import build_application, publish_commands
+from bot.leader import Lease, lease_for
 from bot.settings import Settings
-from bot.worker import running_dispatcher
+from bot.shutdown import GracefulStop, StopRequested, bounded_step
+from bot.worker import dispatch_config, dispatcher_bot, running_dispatcher
 from chat.context import BotApplication, Services
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE
 from integrations.citizen_registry import CitizenRegistry, HttpCitizenRegistry, TypedIn
@@ -83,7 +86,9 @@ async def running_bot(
 ) -> AsyncIterator[BotApplication]:
     """The bot receiving updates: long polling, or a webhook when WEBHOOK_URL is set."""
     application = build_application(settings, services, token=token, base_url=base_url)
-    async with application:
+    stop_seconds = settings.stop_timeout_seconds
+    await application.initialize()
+    try:
         await publish_commands(application)
         await application.start()
         assert application.updater is not None
@@ -104,36 +109,56 @@ async def running_bot(
         try:
             yield application
         finally:
+            # Each step bounded: a Bot API that does not answer must not keep the ones after
+            # it (the conversations' last write above all) from running.
             if application.updater.running:
-                await application.updater.stop()
-            await application.stop()
+                await bounded_step(
+                    "stop polling", application.updater.stop(), POLLING_SHARE * stop_seconds
+                )
+            await bounded_step(
+                "finish the updates in hand", application.stop(), HANDLING_SHARE * stop_seconds
+            )
+    finally:
+        await bounded_step(
+            "save the conversations", application.shutdown(), SAVING_SHARE * stop_seconds
+        )
 
 
 @asynccontextmanager
 async def http_server(
-    settings: Settings, services: Services, application: BotApplication | None
+    settings: Settings,
+    services: Services,
+    webhook: bot.webhook.Receiver | None = None,
+    *,
+    receiving: handlers.health.Receiving | None = None,
 ) -> AsyncIterator[web.AppRunner]:
-    """/healthz, the staff API and, in webhook mode, the Telegram webhook route."""
+    """/healthz, the staff API and, with WEBHOOK_URL and a ``webhook`` receiver, the webhook.
+
+    It needs no Application: in `serve` it starts before this process may receive updates
+    (a standby serves HTTP too); ``receiving`` tells /healthz which role the process has.
+    """
     app = web.Application(client_max_size=1024 * 1024)
     app[handlers.health.SERVICES] = services
+    if receiving is not None:
+        app[handlers.health.RECEIVING] = receiving
     app.add_routes(handlers.health.routes())
     app.add_routes(handlers.metrics.routes())
     app.add_routes(handlers.staff_api.routes(settings.staff_api_token))
     app.add_routes(handlers.acts_api.routes(settings.staff_api_token))
     app.add_routes(handlers.openapi.routes())
     app.add_routes(handlers.sms_inbound.routes(settings))
-    if application is not None and settings.webhook_url:
+    if webhook is not None and settings.webhook_url:
         secret = settings.webhook_secret_token
         app.add_routes(
             [
                 bot.webhook.route(
-                    application,
-                    settings.webhook_url,
-                    secret.get_secret_value() if secret else None,
+                    webhook, settings.webhook_url, secret.get_secret_value() if secret else None
                 )
             ]
         )
-    runner = web.AppRunner(app, access_log=None)
+    # requests in flight get their share of the stop (bot/shutdown.py), not aiohttp's 60 s
+    shutdown_timeout = settings.stop_timeout_seconds * HTTP_SHARE
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
@@ -144,31 +169,105 @@ async def http_server(
         await runner.cleanup()
 
 
-async def wait_for_stop_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+#: Shares of STOP_TIMEOUT_SECONDS for the steps of a stop, in their order (bot/shutdown.py):
+#: stop receiving and finish the updates in hand (the bot: polling, handling, saving), release
+#: the lease, the dispatcher's sends in flight (it was told to stop with the signal), the HTTP
+#: requests in flight, the database. What is left of the deadline is the watchdog's reserve.
+POLLING_SHARE = 0.1
+HANDLING_SHARE = 0.25
+SAVING_SHARE = 0.125
+BOT_SHARE = 0.5
+LEASE_SHARE = 0.1
+DISPATCHER_SHARE = 0.3
+HTTP_SHARE = 0.1
+DATABASE_SHARE = 0.2
 
 
 async def serve(settings: Settings) -> None:
+    """`azerishiq-bot serve`: HTTP at once, updates while this process holds the lease.
+
+    Order: database, HTTP server, outbox dispatcher (every `serve` may run one), then wait
+    for the receiving lease (bot/leader.py) and receive until SIGTERM or until the lease is
+    lost. A process entry point: it ends the process when the stop outlives its deadline.
+    """
     assert settings.telegram_bot_token is not None
     token = settings.telegram_bot_token.get_secret_value()
-    async with (
-        open_services(settings) as services,
-        running_bot(settings, services, token=token) as application,
-        http_server(settings, services, application),
-        (
-            running_dispatcher(settings, services.sessions, application.bot)
-            if settings.run_dispatcher_in_serve
-            else nullcontext()
-        ),
-    ):
-        log.info("Bot @%s is running; press Ctrl-C to stop", application.bot.username)
-        await wait_for_stop_signal()
+    stop = GracefulStop(settings.stop_timeout_seconds)
+    lease = lease_for(settings)
+    webhook = bot.webhook.ToApplication()
+    with stop.signals():
+        try:
+            async with AsyncExitStack() as stack:
+                services = await stack.enter_async_context(
+                    stop.bounded("database", open_services(settings), DATABASE_SHARE)
+                )
+                await stack.enter_async_context(
+                    stop.bounded(
+                        "HTTP server",
+                        http_server(settings, services, webhook, receiving=lease.state),
+                        HTTP_SHARE,
+                    )
+                )
+                if settings.run_dispatcher_in_serve:
+                    await stack.enter_async_context(
+                        stop.bounded(
+                            "outbox dispatcher",
+                            serve_dispatcher(settings, services, token, stop),
+                            DISPATCHER_SHARE,
+                        )
+                    )
+                stack.push_async_callback(
+                    lambda: stop.within("receiving lease", lease.release(), stop.bound(LEASE_SHARE))
+                )
+                await receive_while_leader(settings, services, token, lease, stop, webhook)
+        except StopRequested:
+            pass
     log.info("Stopped")
+
+
+@asynccontextmanager
+async def serve_dispatcher(
+    settings: Settings, services: Services, token: str, stop: GracefulStop
+) -> AsyncIterator[None]:
+    """The outbox dispatcher of `serve`, with a Bot of its own: it runs on a standby too."""
+    telegram_bot = dispatcher_bot(settings, token, dispatch_config(settings).concurrency)
+    try:
+        async with running_dispatcher(settings, services.sessions, telegram_bot) as dispatcher:
+            stop.on_request(dispatcher.stop)
+            yield
+    finally:
+        await telegram_bot.request.shutdown()  # never initialised (no getMe): close by hand
+
+
+async def receive_while_leader(
+    settings: Settings,
+    services: Services,
+    token: str,
+    lease: Lease,
+    stop: GracefulStop,
+    webhook: bot.webhook.ToApplication,
+) -> None:
+    """Receive updates whenever this process holds the lease; return only by StopRequested.
+
+    A lost lease stops receiving at once (within BOT_SHARE of STOP_TIMEOUT_SECONDS; past that
+    the process exits, for its supervisor to start it again) and the process competes again.
+    """
+    while True:
+        await stop.race(lease.acquire(), "waiting for the receiving lease")
+        if lease.grace_seconds:
+            await stop.race(asyncio.sleep(lease.grace_seconds), "waiting for the receiving lease")
+        async with stop.bounded(
+            "bot", running_bot(settings, services, token=token), BOT_SHARE
+        ) as app:
+            webhook.application = app
+            lease.state.receiving()
+            log.info("Bot @%s is running; press Ctrl-C to stop", app.bot.username)
+            try:
+                why = await stop.race(lease.lost(), "receiving")
+            finally:
+                webhook.application = None
+                lease.state.standing_by("stopped receiving")
+            log.warning("Lost the receiving lease (%s): stopping receiving now", why)
+        if "bot" in stop.abandoned:
+            stop.exit_now("could not stop receiving after losing the lease")
+        log.warning("Stopped receiving updates; trying to take the receiving lease again")

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import bot.webhook
 from bot.emulator import BotApiEmulator
 from bot.runtime import http_server, make_services, running_bot
 from chat.context import Services
@@ -66,7 +67,7 @@ async def webhook_bot(engine: AsyncEngine) -> AsyncIterator[tuple[BotApiEmulator
     async with (
         BotApiEmulator(webhook_retry_delay=0.05) as emulator,
         running_bot(settings, services, token=emulator.token, base_url=emulator.base_url) as app,
-        http_server(settings, services, app),
+        http_server(settings, services, bot.webhook.ToApplication(app)),
     ):
         yield emulator, url
 
@@ -103,3 +104,20 @@ async def test_webhook_refuses_garbage(
         http.post(url, data=body, headers=headers) as response,
     ):
         assert response.status == 400
+
+
+async def test_webhook_answers_503_while_this_process_does_not_receive(engine: AsyncEngine) -> None:
+    """A standby (or a bot still starting) has no Application: Telegram must deliver the
+    update again, to whichever process receives then."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    settings = settings_for(
+        str(engine.url), http_port=port, webhook_url=url, webhook_secret_token=SECRET
+    )
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with (
+        http_server(settings, services_on(engine), bot.webhook.ToApplication()),
+        aiohttp.ClientSession() as http,
+        http.post(url, json={"update_id": 1}, headers=headers) as response,
+    ):
+        assert response.status == 503
