@@ -83,10 +83,16 @@ async def running_bot(
     token: str,
     base_url: str | None = None,
     poll_timeout: int = 10,
+    stop: GracefulStop | None = None,
 ) -> AsyncIterator[BotApplication]:
-    """The bot receiving updates: long polling, or a webhook when WEBHOOK_URL is set."""
+    """The bot receiving updates: long polling, or a webhook when WEBHOOK_URL is set.
+
+    Leaving it stops receiving at once, then finishes the updates in hand and saves the
+    conversations: in their shares of the deadline when ``stop`` was requested, unhurried
+    otherwise (a lost lease: what was fetched is handled here, nowhere else).
+    """
     application = build_application(settings, services, token=token, base_url=base_url)
-    stop_seconds = settings.stop_timeout_seconds
+    stop = stop or GracefulStop(settings.stop_timeout_seconds)
     await application.initialize()
     try:
         await publish_commands(application)
@@ -112,16 +118,20 @@ async def running_bot(
             # Each step bounded: a Bot API that does not answer must not keep the ones after
             # it (the conversations' last write above all) from running.
             if application.updater.running:
-                await bounded_step(
-                    "stop polling", application.updater.stop(), POLLING_SHARE * stop_seconds
-                )
+                polling = application.updater.stop()
+                await bounded_step("stop polling", polling, stop.bound(POLLING_SHARE))
+            # With the fetcher still running, so that an update a handler queues again (a menu
+            # press that leaves a dialogue, chat/menu.py) is handled too: Application.stop()
+            # would leave it behind its stop signal, unhandled, and wait for it for ever.
+            handling = stop.bound(HANDLING_SHARE, unhurried=UNHURRIED_HANDLING_SECONDS)
             await bounded_step(
-                "finish the updates in hand", application.stop(), HANDLING_SHARE * stop_seconds
+                "finish the updates in hand", application.update_queue.join(), handling
             )
+            stopping = stop.bound(STOPPING_SHARE, unhurried=UNHURRIED_STOPPING_SECONDS)
+            await bounded_step("stop the jobs", application.stop(), stopping)
     finally:
-        await bounded_step(
-            "save the conversations", application.shutdown(), SAVING_SHARE * stop_seconds
-        )
+        saving = stop.bound(SAVING_SHARE, unhurried=UNHURRIED_SAVING_SECONDS)
+        await bounded_step("save the conversations", application.shutdown(), saving)
 
 
 @asynccontextmanager
@@ -175,8 +185,14 @@ async def http_server(
 #: requests in flight, the database. What is left of the deadline is the watchdog's reserve.
 POLLING_SHARE = 0.1
 HANDLING_SHARE = 0.25
-SAVING_SHARE = 0.125
+STOPPING_SHARE = 0.05
+SAVING_SHARE = 0.1
 BOT_SHARE = 0.5
+#: When no stop is requested (the lease was lost): stop polling at once, the rest unhurried.
+UNHURRIED_HANDLING_SECONDS = 30.0
+UNHURRIED_STOPPING_SECONDS = 5.0
+UNHURRIED_SAVING_SECONDS = 5.0
+UNHURRIED_BOT_SECONDS = 45.0
 LEASE_SHARE = 0.1
 DISPATCHER_SHARE = 0.3
 HTTP_SHARE = 0.1
@@ -256,9 +272,8 @@ async def receive_while_leader(
         await stop.race(lease.acquire(), "waiting for the receiving lease")
         if lease.grace_seconds:
             await stop.race(asyncio.sleep(lease.grace_seconds), "waiting for the receiving lease")
-        async with stop.bounded(
-            "bot", running_bot(settings, services, token=token), BOT_SHARE
-        ) as app:
+        receiving = running_bot(settings, services, token=token, stop=stop)
+        async with stop.bounded("bot", receiving, BOT_SHARE, UNHURRIED_BOT_SECONDS) as app:
             webhook.application = app
             lease.state.receiving()
             log.info("Bot @%s is running; press Ctrl-C to stop", app.bot.username)

@@ -137,8 +137,11 @@ class GracefulStop:
 
     # ----------------------------------------------------------------- bounded steps
 
-    def bound(self, share: float) -> float:
-        """How long a step with this share of the deadline may take now."""
+    def bound(self, share: float, unhurried: float | None = None) -> float:
+        """How long a step with this share of the deadline may take now; ``unhurried``: how
+        long it may take when no stop was requested (a step-down, say), if not its share."""
+        if self._deadline is None and unhurried is not None:
+            return unhurried
         return min(share * self.timeout, self.remaining())
 
     async def race(self, step: Awaitable[T], name: str = "starting") -> T:
@@ -169,13 +172,17 @@ class GracefulStop:
 
     @asynccontextmanager
     async def bounded(
-        self, name: str, resource: AbstractAsyncContextManager[T], share: float
+        self,
+        name: str,
+        resource: AbstractAsyncContextManager[T],
+        share: float,
+        unhurried: float | None = None,
     ) -> AsyncIterator[T]:
-        """Enter ``resource`` (unless the stop comes first); leave it within ``share`` of the
-        deadline when stopping, or within ``share`` of the timeout otherwise."""
+        """Enter ``resource`` (unless the stop comes first); leave it within :meth:`bound`."""
         value = await self.race(resource.__aenter__(), name)
         try:
             yield value
         finally:
             # The resource is left as on a normal exit: what ended the block is ours to raise.
-            await self.within(name, resource.__aexit__(None, None, None), self.bound(share))
+            exit_ = resource.__aexit__(None, None, None)
+            await self.within(name, exit_, self.bound(share, unhurried))

@@ -16,12 +16,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
 
 from bot.emulator import BotApiEmulator
+from chat.context import BotContext
 from storage import outbox
 from storage.models import Channel
-from tests.harness import Citizen, ServeProcess
+from tests.harness import Citizen, ServeProcess, bot_on_emulator
 from tests.test_crash_recovery import free_port, wait_healthy
 
 #: What the issue asks: SIGTERM to exit, whatever does not answer.
@@ -244,3 +247,34 @@ async def test_serve_and_worker_stop_within_10_s_when_postgresql_hangs(
     print(f"{command}, PostgreSQL hanging: SIGTERM to exit {elapsed:.2f} s, exit code {code}")
     assert elapsed <= STOP_WITHIN, stderr
     assert code in (0, 1), stderr
+
+
+async def test_an_update_queued_again_while_the_bot_stops_is_still_handled(
+    engine: AsyncEngine, emulator: BotApiEmulator
+) -> None:
+    """chat/menu.py leaves a dialogue by queueing the menu press again. python-telegram-bot's
+    Application.stop() queues its stop signal behind what is queued already, so a press queued
+    again after that was never handled, and stop() waited for it for ever: the bot now waits
+    for the updates in hand (the queue joined, the fetcher still running) first."""
+    passes: dict[int, int] = {}
+    started = asyncio.Event()
+
+    async def leave_slowly(update: Update, context: BotContext) -> None:
+        passes[update.update_id] = passes.get(update.update_id, 0) + 1
+        if passes[update.update_id] == 1:
+            started.set()
+            updater = context.application.updater
+            while updater is not None and updater.running:  # until the stop has begun
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(1.5)  # polling has stopped by now (0.1 to 0.5 s)
+            await context.application.update_queue.put(update)  # as chat/menu.py does
+        raise ApplicationHandlerStop
+
+    async with bot_on_emulator(engine, emulator) as application:
+        application.add_handler(MessageHandler(filters.Regex("^leave$"), leave_slowly), -1000)
+        update_id = await emulator.send_text(7600, "leave")
+        await asyncio.wait_for(started.wait(), 10)
+        stopping = time.monotonic()
+    stopped_in = time.monotonic() - stopping
+    assert passes == {update_id: 2}
+    assert stopped_in < 5.0
