@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from telegram import BotCommand
-from telegram.ext import ApplicationBuilder, ContextTypes, PersistenceInput
+from telegram.ext import ApplicationBuilder, BaseRateLimiter, ContextTypes, PersistenceInput
 
 import conversations.acts
 import conversations.broadcast
@@ -53,6 +54,7 @@ def build_application(
     base_url: str | None = None,
     max_concurrent_updates: int = 64,
     inbox: Inbox | None = None,
+    governor: BaseRateLimiter[Any] | None = None,
 ) -> BotApplication:
     """The bot, ready for `initialize()`; `base_url` overrides the settings (console, tests).
 
@@ -71,7 +73,7 @@ def build_application(
         .concurrent_updates(processor)
         .request(ReplayAwareRequest(connection_pool_size=CONNECTION_POOL))
         .updater(None)
-        .rate_limiter(governor_for(settings, token))
+        .rate_limiter(governor or governor_for(settings, token))
         .build()
     )
     processor.application = application

@@ -144,6 +144,8 @@ class Inbox:
         self._in_flight: dict[int, int] = {}
         #: of those, the replies a dead process had already sent (see :meth:`replies_sent_before`)
         self._replies_before: dict[int, int] = {}
+        #: of those, the ones a process that died had started (see :meth:`is_replay`)
+        self._replays: set[int] = set()
         self._finished: dict[int, float] = {}
         self._sweeper: asyncio.Task[None] | None = None
         # older pending rows not handed over yet: new ones wait for the sweep, in order
@@ -190,6 +192,7 @@ class Inbox:
         await self._marks.flush()
         self._in_flight.clear()
         self._replies_before.clear()
+        self._replays.clear()
 
     def begin(self, update: object) -> None:
         """The processor starts handling ``update``: one more attempt."""
@@ -210,6 +213,7 @@ class Inbox:
         """Handling raised: try again at a later sweep, or quarantine after the last attempt."""
         update_id = _update_id(update)
         attempts = self._in_flight.pop(update_id, None)
+        self._replays.discard(update_id)
         self._replies_before.pop(update_id, None)
         if attempts is None:
             return
@@ -230,6 +234,11 @@ class Inbox:
         if update_id in self._in_flight:
             await self._marks.replied(update_id, count)
 
+    def is_replay(self, update_id: int) -> bool:
+        """Whether a process that died had started handling this update (its effects may be
+        committed). An update a handler queued again (chat/menu.py) is no replay."""
+        return update_id in self._replays
+
     def replies_sent_before(self, update_id: int) -> int:
         """How many replies to this update a process that died had already sent.
 
@@ -240,6 +249,7 @@ class Inbox:
         return self._replies_before.get(update_id, 0)
 
     def _finish(self, update_id: int) -> None:
+        self._replays.discard(update_id)
         self._replies_before.pop(update_id, None)
         self._in_flight.pop(update_id, None)
         self._finished[update_id] = time.monotonic()
@@ -264,6 +274,8 @@ class Inbox:
         self._in_flight[update_id] = attempts
         if replies_sent:
             self._replies_before[update_id] = replies_sent
+        if attempts:
+            self._replays.add(update_id)
         await application.update_queue.put(update)
 
     async def _quarantine(

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_retry_base_seconds: float = Field(default=5.0, gt=0)
     outbox_retry_cap_seconds: float = Field(default=900.0, gt=0)
+    # stopping and standby (see bot/shutdown.py and bot/leader.py)
+    stop_timeout_seconds: float = Field(default=8.0, gt=0, le=300)
+    leader_check_seconds: float = Field(default=1.0, gt=0, le=60)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

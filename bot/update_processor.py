@@ -125,6 +125,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return self.application.user_data.get(user.id) if user is not None else None
 
     def _was_handled(self, update: object) -> bool:
+        """A replay whose effects were committed (an update queued again is no replay)."""
+        if self.inbox is None or not self.inbox.is_replay(_update_id(update)):
+            return False
         data = self._dialogue_data(update)
         last = data.get(HANDLED_KEY) if data is not None else None
         return isinstance(last, int) and last >= _update_id(update)

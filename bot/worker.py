@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot
-from telegram.ext import ExtBot
+from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.pacing import governor_for
 from bot.settings import Settings
+from bot.shutdown import GracefulStop, StopRequested
 from delivery.dispatcher import DispatchConfig, Dispatcher
 from delivery.providers import EmailSender, HttpSms, SmsProvider, SmtpEmail, StoredEmail, StoredSms
 from storage.db import create_engine, make_session_factory
@@ -27,8 +27,10 @@ from storage.migrate import upgrade_to_head
 
 log = logging.getLogger(__name__)
 
-#: How long a stopping dispatcher may take to finish the sends in flight.
-STOP_TIMEOUT_SECONDS = 30.0
+#: Shares of STOP_TIMEOUT_SECONDS (see bot/shutdown.py): the sends in flight, the database.
+DISPATCHER_SHARE = 0.25
+DATABASE_SHARE = 0.2
+BOT_SHARE = 0.1
 
 
 def dispatch_config(settings: Settings) -> DispatchConfig:
@@ -64,44 +66,69 @@ async def running_dispatcher(
             yield dispatcher
         finally:
             dispatcher.stop()
-            try:
-                await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)
-            except TimeoutError:
-                log.warning("outbox: the dispatcher did not stop in time; cancelled")
+            wait = settings.stop_timeout_seconds * DISPATCHER_SHARE
+            done, _ = await asyncio.wait({task}, timeout=wait)
+            if not done:
+                # Its claims come back when their lease runs out (sent at most once more).
+                task.cancel()
+                task.add_done_callback(lambda t: t.cancelled() or t.exception())
+                log.warning("outbox: the dispatcher did not stop within %.1f s; cancelled", wait)
 
 
-def _worker_bot(settings: Settings, token: str, concurrency: int) -> ExtBot[Any]:
-    """An ``ExtBot`` so that the worker's sends pass a governor, as the bot's do."""
+def dispatcher_bot(
+    settings: Settings,
+    token: str,
+    concurrency: int,
+    *,
+    governor: BaseRateLimiter[Any] | None = None,
+) -> ExtBot[Any]:
+    """An ``ExtBot`` of the dispatcher's own, paced by ``governor`` (the process's one; a new
+    one for a worker): uninitialised (no getMe), so a Bot API server that does not answer
+    does not hold up a start."""
     request = HTTPXRequest(connection_pool_size=concurrency + 4, pool_timeout=10.0)
     return ExtBot(
         token,
         base_url=settings.telegram_api_base_url,
         request=request,
-        rate_limiter=governor_for(settings, token),
+        get_updates_request=request,  # never polls: one client to close
+        rate_limiter=governor or governor_for(settings, token),
     )
 
 
-async def run_worker(settings: Settings) -> None:
-    """Dispatch the outbox until SIGINT or SIGTERM."""
-    assert settings.telegram_bot_token is not None
+@asynccontextmanager
+async def opened_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     if settings.is_sqlite:
         await upgrade_to_head(settings.database_url)
     engine = create_engine(settings.database_url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     try:
-        token = settings.telegram_bot_token.get_secret_value()
-        bot = _worker_bot(settings, token, dispatch_config(settings).concurrency)
-        async with (
-            bot,
-            running_dispatcher(settings, make_session_factory(engine), bot),
-        ):
-            log.info("Worker for @%s is dispatching the outbox", bot.username)
-            await stop.wait()
+        yield engine
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
         await engine.dispose()
+
+
+async def run_worker(settings: Settings) -> None:
+    """Dispatch the outbox until SIGINT or SIGTERM; stopped within STOP_TIMEOUT_SECONDS."""
+    assert settings.telegram_bot_token is not None
+    stop = GracefulStop(settings.stop_timeout_seconds)
+    token = settings.telegram_bot_token.get_secret_value()
+    with stop.signals():
+        try:
+            async with AsyncExitStack() as stack:
+                engine = await stack.enter_async_context(
+                    stop.bounded("database", opened_engine(settings), DATABASE_SHARE)
+                )
+                bot = dispatcher_bot(settings, token, dispatch_config(settings).concurrency)
+                await stack.enter_async_context(stop.bounded("Bot API client", bot, BOT_SHARE))
+                dispatcher = await stack.enter_async_context(
+                    stop.bounded(
+                        "outbox dispatcher",
+                        running_dispatcher(settings, make_session_factory(engine), bot),
+                        DISPATCHER_SHARE + 0.05,
+                    )
+                )
+                stop.on_request(dispatcher.stop)
+                log.info("Worker for @%s is dispatching the outbox", bot.username)
+                await stop.wait()
+        except StopRequested:
+            pass
     log.info("Worker stopped")

@@ -13,7 +13,8 @@ One round (:meth:`Dispatcher.run_once`):
    for its turn inside its send slot (so at most ``concurrency`` wait there at once). A message
    whose lease would run out before it could be sent, or that is still waiting when the
    dispatcher is asked to stop, is released unsent.
-3. **Record** each outcome in its own transaction, conditioned on still holding the claim:
+3. **Record** each outcome in its own transaction, conditioned on still holding the claim (run
+   once more if its connection died: see :mod:`storage.retry`):
    sent; retry later with exponential backoff and jitter (never sooner than the provider's
    ``retry_after``); or failed (a permanent error, or the last allowed attempt). A Telegram
    "blocked by the user" also marks the citizen blocked.
@@ -58,6 +59,7 @@ from storage import outbox
 from storage.db import utcnow
 from storage.models import Channel, OutboxMessage
 from storage.outbox import failed_counts
+from storage.retry import is_connection_lost, retry_on_disconnect
 
 __all__ = ["DispatchConfig", "Dispatcher", "backoff_seconds", "failed_counts"]
 
@@ -180,8 +182,17 @@ class Dispatcher:
         while not self.stopping:
             try:
                 handled = await self.run_once()
-            except Exception:  # the database is away, say: log, wait, try again
-                log.exception("outbox: a dispatch round failed")
+            except Exception as error:
+                if is_connection_lost(error):
+                    # A terminated backend or a failover: the pool replaces the connection
+                    # and the next round claims again (a claim it cut comes back at its lease).
+                    log.warning(
+                        "outbox: a dispatch round was cut by a lost database connection (%s); "
+                        "it runs again",
+                        type(error).__name__,
+                    )
+                else:  # the database is away, say: log, wait, try again
+                    log.exception("outbox: a dispatch round failed")
                 handled = 0
             if handled == 0:
                 await self._pause(self.config.poll_seconds)
@@ -209,9 +220,12 @@ class Dispatcher:
         counts: Counter[str] = Counter()
         for job, result in zip(jobs, results, strict=True):
             if isinstance(result, BaseException):
-                # Recording the outcome failed (the database went away): the row stays claimed
-                # and comes back when its lease runs out.
-                log.error("outbox: message %d: %r", job.id, result)
+                # Recording the outcome failed (the database went away, twice if it was a lost
+                # connection): the row stays claimed and comes back when its lease runs out.
+                if is_connection_lost(result):
+                    log.warning("outbox: message %d: %s", job.id, type(result).__name__)
+                else:
+                    log.error("outbox: message %d: %r", job.id, result)
                 result = "error"
             counts[result] += 1
             DELIVERIES.labels(job.channel, result).inc()
@@ -320,19 +334,33 @@ class Dispatcher:
             job.attempts + 1,
             _describe(error),
         )
-        async with self.sessions.begin() as session:
-            held = await outbox.mark_failed(session, job.id, token, error=_describe(error))
-            if held and blocked and job.channel == Channel.TELEGRAM:
-                await outbox.mark_citizen_blocked(
-                    session, citizen_id=job.citizen_id, chat_id=int(job.recipient), now=self._now()
-                )
+
+        async def record() -> bool:
+            async with self.sessions.begin() as session:
+                held = await outbox.mark_failed(session, job.id, token, error=_describe(error))
+                if held and blocked and job.channel == Channel.TELEGRAM:
+                    await outbox.mark_citizen_blocked(
+                        session,
+                        citizen_id=job.citizen_id,
+                        chat_id=int(job.recipient),
+                        now=self._now(),
+                    )
+            return held
+
+        held = await retry_on_disconnect(record)
         return "failed" if held else self._lost(job)
 
     async def _record(
         self, outcome: str, update: Callable[..., Any], job: _Job, token: str, **values: Any
     ) -> str:
-        async with self.sessions.begin() as session:
-            held = await update(session, job.id, token, **values)
+
+        async def record() -> bool:
+            async with self.sessions.begin() as session:
+                return bool(await update(session, job.id, token, **values))
+
+        # Conditioned on the claim, so running it twice is harmless (storage.retry). Had the
+        # first COMMIT gone through, the second finds the claim settled: reported as lost.
+        held = await retry_on_disconnect(record)
         return outcome if held else self._lost(job)
 
     def _lost(self, job: _Job) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import DBAPIError
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 
 from chat.context import BotContext
 from i18n import _
+from storage.retry import is_connection_lost
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(error, NetworkError | Forbidden):
         # Telegram or the network hiccuped; python-telegram-bot retries polling by itself.
         log.warning("Telegram API problem on update %s: %s", update_id, error)
-    elif update is None and isinstance(error, DBAPIError) and error.connection_invalidated:
+    elif update is None and is_connection_lost(error):
         # A job (or a write after an update) met a database connection that had just died:
         # the pool replaces it, and the job runs again at its next tick.
         log.warning("Database connection lost in a job; it runs again: %s", type(error).__name__)

@@ -20,11 +20,30 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["retry_on_disconnect"]
+__all__ = ["is_connection_lost", "retry_on_disconnect"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: SQLSTATEs of a session the server ended: an administrator or a failover terminated the
+#: backend, the server crashed, or it is shutting down (class 08, connection exceptions, too).
+_SESSION_ENDED = frozenset({"57P01", "57P02", "57P03"})
+
+
+def is_connection_lost(error: object) -> bool:
+    """Did this error come from a database connection that died, not from the statement?
+
+    SQLAlchemy marks ``connection_invalidated`` when the driver has already seen the socket
+    close; asyncpg may raise the server's "terminating connection" (57P01,
+    ``AdminShutdownError``) a moment before it sees that, so the SQLSTATE counts too.
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", None)
+    return isinstance(state, str) and (state.startswith("08") or state in _SESSION_ENDED)
 
 
 async def retry_on_disconnect(work: Callable[[], Awaitable[T]], *, retries: int = 1) -> T:
@@ -36,7 +55,7 @@ async def retry_on_disconnect(work: Callable[[], Awaitable[T]], *, retries: int 
         try:
             return await work()
         except DBAPIError as error:
-            if not error.connection_invalidated:
+            if not is_connection_lost(error):
                 raise
             log.warning("database connection lost (%s); trying once more", type(error).__name__)
     return await work()

@@ -10,6 +10,7 @@ Dialogue tests read like the conversation they check::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -108,7 +109,7 @@ async def bot_on_emulator(
 
 
 class ServeProcess:
-    """`azerishiq-bot serve` in a child process, for crash tests (SIGKILL, restart)."""
+    """`azerishiq-bot serve` (or another command) in a child process, for crash tests."""
 
     def __init__(
         self,
@@ -117,6 +118,7 @@ class ServeProcess:
         http_port: int,
         env: Mapping[str, str] | None = None,
     ) -> None:
+        self.http_port = http_port
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -132,22 +134,30 @@ class ServeProcess:
         self.env.update(env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self._final_output = ""
 
-    def start(self) -> None:
+    def start(self, command: str = "serve") -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"],
+            [sys.executable, "-m", "bot.cli", command],
             env=self.env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=self.log,
-            start_new_session=True,  # its own process group, killed whole
+            start_new_session=True,  # its own process group, killed as a whole
         )
 
     async def kill(self) -> None:
         """SIGKILL to the whole process group: no shutdown hook, no final flush."""
         assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         await asyncio.to_thread(self.process.wait, 10)
+
+    def output(self) -> str:
+        """What every run of the process wrote to stderr so far (read without moving the
+        file offset the child shares: it keeps appending)."""
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     async def stop(self) -> str:
         """SIGTERM and wait; returns what every run of the process wrote to stderr.
@@ -155,14 +165,14 @@ class ServeProcess:
         The wait runs in a thread: the emulator lives in this event loop and must keep
         answering the bot's last calls while it shuts down.
         """
+        if self.log.closed:  # stopped before
+            return self._final_output
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 await asyncio.to_thread(self.process.wait, 15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                await asyncio.to_thread(self.process.wait)
-        self.log.seek(0)
-        output = self.log.read().decode(errors="replace")
+                await self.kill()
+        self._final_output = self.output()
         self.log.close()
-        return output
+        return self._final_output

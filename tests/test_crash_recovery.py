@@ -20,13 +20,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def wait_healthy(port: int, timeout: float = 30.0) -> dict[str, str]:
+async def wait_healthy(
+    port: int, timeout: float = 30.0, role: str | None = "leader"
+) -> dict[str, str]:
+    """/healthz once it answers 200 in ``role`` ("leader": receiving updates; None: any)."""
     async with aiohttp.ClientSession() as http, asyncio.timeout(timeout):
         while True:
             try:
                 async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
                     if response.status == 200:
-                        return dict(await response.json())
+                        health = dict(await response.json())
+                        if role is None or health.get("role") == role:
+                            return health
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.1)
@@ -48,7 +53,7 @@ async def test_sigkill_mid_dialogue_then_restart_continues_at_the_same_step(
     aysel = Citizen(emulator, user_id=2001, language_code="az")
     try:
         serve.start()
-        assert await wait_healthy(port) == {"status": "ok", "database": "ok"}
+        assert await wait_healthy(port) == {"status": "ok", "database": "ok", "role": "leader"}
 
         await aysel.says("Dil")
         await aysel.sees("Dili seçin")

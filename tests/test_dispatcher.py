@@ -7,6 +7,7 @@ real providers to real local servers, and deliveries are counted where they arri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -24,12 +25,13 @@ from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.ext import ExtBot
@@ -487,6 +489,70 @@ async def test_a_message_whose_lease_runs_out_while_it_waits_is_released_unsent(
         (OutboxStatus.PENDING, 0),
     ]
     assert dispatcher.outcomes == Counter(sent=1, released=1)
+
+
+class TerminatedBackend(Exception):
+    """What asyncpg raises when the server ends the session (before it sees the socket close)."""
+
+    sqlstate = "57P01"  # admin_shutdown: pg_terminate_backend, a failover
+
+
+class CutTransactions:
+    """A session factory whose n-th transactions die as if their backend had been terminated.
+
+    ``connection_invalidated`` is False, as SQLAlchemy reports it when asyncpg raises the
+    server's FATAL before it has noticed the closed socket: the race CI met.
+    """
+
+    def __init__(self, sessions: Sessions, cut: set[int]) -> None:
+        self.sessions = sessions
+        self.cut = cut
+        self.begun = 0
+
+    def begin(self) -> Any:
+        self.begun += 1
+        if self.begun in self.cut:
+            return self._terminated()
+        return self.sessions.begin()
+
+    @contextlib.asynccontextmanager
+    async def _terminated(self) -> AsyncIterator[AsyncSession]:
+        error = TerminatedBackend("terminating connection due to administrator command")
+        raise DBAPIError("UPDATE outbox ...", {}, error, connection_invalidated=False)
+        yield  # pragma: no cover
+
+
+async def test_a_round_cut_by_a_terminated_backend_runs_again_with_warnings_only(
+    session_factory: Sessions,
+    emulator: BotApiEmulator,
+    telegram_bot: Bot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The claim of round 1 and the "sent" of round 2 die with their backend: the round runs
+    again and the outcome is recorded once more at once (not at the lease's end), with
+    warnings, never an ERROR (the PostgreSQL drop drill fails on ERROR lines)."""
+    emulator.add_user(5750)
+    await queue(session_factory, Channel.TELEGRAM, "5750", {"text": "once"}, "cut-1")
+    cut = CutTransactions(session_factory, cut={1, 3})
+    dispatcher = dispatcher_for(cast(Sessions, cut), telegram_bot)
+    with caplog.at_level(logging.WARNING, logger="delivery.dispatcher"):
+        running = asyncio.create_task(dispatcher.run())
+        try:
+            await emulator.next_message(5750)
+            async with asyncio.timeout(5):
+                while dispatcher.outcomes["sent"] == 0:
+                    await asyncio.sleep(0.01)
+        finally:
+            dispatcher.stop()
+            await asyncio.wait_for(running, 5)
+    assert [(row.status, row.attempts) for row in await rows(session_factory)] == [
+        (OutboxStatus.SENT, 1)
+    ]
+    assert texts(emulator, 5750) == ["once"]
+    assert dispatcher.outcomes == Counter(sent=1)
+    levels = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert [level for level, _ in levels] == ["WARNING", "WARNING"], levels
+    assert "dispatch round was cut by a lost database connection" in levels[0][1]
 
 
 # --------------------------------------------------------------------------- claims

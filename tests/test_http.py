@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.emulator import BotApiEmulator
 from bot.runtime import http_server, make_inbox, make_services, running_bot
 from chat.context import Services
+from storage import inbox
 from storage.db import create_engine
 from tests.harness import Citizen, settings_for
 
@@ -106,3 +107,23 @@ async def test_webhook_refuses_garbage(
         http.post(url, data=body, headers=headers) as response,
     ):
         assert response.status == 400
+
+
+async def test_a_standby_stores_webhook_updates_for_the_receiver(engine: AsyncEngine) -> None:
+    """A standby (or a bot still starting) has no Application: it stores the update, answers
+    200, and the process that receives handles it from the inbox."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    settings = settings_for(
+        str(engine.url), http_port=port, webhook_url=url, webhook_secret_token=SECRET
+    )
+    services = services_on(engine)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with (
+        http_server(settings, services, make_inbox(settings, services)),
+        aiohttp.ClientSession() as http,
+        http.post(url, json={"update_id": 1, "message": {}}, headers=headers) as response,
+    ):
+        assert response.status == 200
+    async with services.sessions() as session:
+        assert await inbox.counts(session) == {"pending": 1, "handled": 0, "quarantined": 0}

@@ -342,3 +342,18 @@ async def test_a_replay_holds_back_only_the_replies_sent_before(emulator: BotApi
     assert [m.text for m in emulator.messages(4801)] == ["Soyadınız?"]
     assert first.message_id == 0 and second.message_id > 0
     assert counted == [(99, 2)]
+
+
+async def test_a_menu_press_that_leaves_a_dialogue_is_handled_after_it_is_queued_again(
+    emulator: BotApiEmulator, engine: AsyncEngine
+) -> None:
+    """chat/menu.py ends the dialogue and queues the same update again: it is no replay."""
+    person = Citizen(emulator, 4901)
+    async with bot_on_emulator(engine, emulator):
+        await choose_language(person, "az")
+        await person.says(translate("Connection request", "az"))
+        await person.sees(question(cr.FIRST_NAME, "az"))
+        await person.says("Aysel")
+        await person.sees(question(cr.LAST_NAME, "az"))
+        await person.says(translate("Help", "az"))
+        await person.sees(HELP)
