@@ -47,3 +47,70 @@ def test_the_readme_command_runs_the_console(tmp_path: Path) -> None:
     assert "bot> Xoş gəlmisiniz!" in result.stdout
     assert "Qoşulma müraciəti" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+async def console_transcript(engine: AsyncEngine, script: str, **overrides: object) -> str:
+    out = io.StringIO()
+    settings = settings_for(engine.url.render_as_string(hide_password=False), **overrides)
+    await run_console(
+        settings,
+        user_id=42,
+        first_name="Aysel",
+        language_code="az",
+        stdin=io.StringIO(script),
+        out=out,
+    )
+    return out.getvalue()
+
+
+def menus(transcript: str) -> list[str]:
+    """Every main menu printed, as its three lines."""
+    lines = transcript.splitlines()
+    return [
+        "\n".join(lines[i : i + 3])
+        for i, line in enumerate(lines)
+        if line.lstrip().startswith("menu:")
+    ]
+
+
+async def test_the_main_menu_has_the_same_numbers_under_every_message(engine: AsyncEngine) -> None:
+    transcript = await console_transcript(engine, "/help\n/cancel\n7\nnonsense\n")
+    shown = menus(transcript)
+    assert len(shown) == 4  # under the help, "nothing to cancel", the help again, "choose"
+    assert len(set(shown)) == 1, transcript
+    assert "menu: [1] Qoşulma müraciəti  [2] Haqqı hesabla" in shown[0]
+    assert "[3] Müraciətlərim  [4] Aktlar və ödənişlər" in shown[0]
+    assert "[5] Bildirişlər  [6] Dil  [7] Kömək" in shown[0]
+    after_seven = transcript.split("you> 7", 1)[1]
+    assert "Bu botda nələr edə bilərsiniz:" in after_seven.split("you> ", 1)[0]  # 7 = Kömək
+
+
+async def test_a_number_not_on_screen_is_refused_not_pressed(engine: AsyncEngine) -> None:
+    # /staff answers without buttons: the menu printed above it is no longer on screen.
+    transcript = await console_transcript(
+        engine, "/help\n/staff\n3\n/help\n9\n", staff_telegram_ids=frozenset({42})
+    )
+    after_staff = transcript.split("you> /staff", 1)[1]
+    answer_to_three = after_staff.split("you> 3\n", 1)[1].split("you> ", 1)[0]
+    assert answer_to_three == (
+        "     (no button [3]: there are no buttons on screen now (/start shows the menu); "
+        "to send 3 as a message, type :text 3)\n"
+    )
+    answer_to_nine = transcript.split("you> 9\n", 1)[1]
+    assert answer_to_nine.startswith("     (no button [9]: the buttons on screen are [1] to [7];")
+    assert "bot>" not in answer_to_nine  # neither number reached the bot
+    assert "müraciətiniz" not in after_staff  # 3 did not press the hidden Müraciətlərim
+
+
+async def test_numbers_as_answers_go_with_text_and_long_numbers_go_as_they_are(
+    engine: AsyncEngine,
+) -> None:
+    transcript = await console_transcript(engine, "/fee\n1\n3\n:text 3\n123456789012345\n")
+    turns = transcript.split("you> ")
+    power, typed_three, text_three, long_number = turns[-4:]
+    assert "kVt" in power  # the power question, with fewer than 3 buttons
+    assert typed_three.startswith("3\n     (no button [3]:")
+    assert "bot>" not in typed_three
+    assert ":text 3\nbot> " in "you> " + text_three  # 3 kW reached the bot: the next question
+    assert "rayon" in text_three
+    assert long_number.startswith("123456789012345\nbot> ")  # a code is text, not a button
