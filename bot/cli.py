@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from telegram.error import TelegramError
 
 from bot import logs
+from bot.console import DEFAULT_USER_ID
 from bot.settings import Settings, describe_error
 
 PROG = "azerishiq-bot"
@@ -37,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     console = commands.add_parser(
         "console", help="chat with the bot in this terminal; no Telegram token needed"
     )
-    console.add_argument("--user-id", type=int, default=100001, help="your Telegram user id")
+    console.add_argument(
+        "--user-id", type=int, default=DEFAULT_USER_ID, help="your Telegram user id"
+    )
     console.add_argument("--name", default="Vətəndaş", help="your first name")
     console.add_argument(
         "--language-code", default="az", help="your Telegram app language (az, ru, en)"

@@ -12,11 +12,14 @@ import sys
 from dataclasses import dataclass
 from typing import TextIO
 
+from bot.demo import DemoData, seed_demo
 from bot.emulator import BotApiEmulator, CallbackAnswer, SentMessage
 from bot.runtime import open_services, running_bot
 from bot.settings import Settings
+from i18n import resolve_locale
 
 DEFAULT_PHONE = "+994501234567"
+DEFAULT_USER_ID = 100001
 QUIET_SECONDS = 0.4
 MAX_WAIT_SECONDS = 15.0
 
@@ -243,23 +246,38 @@ async def run_console(
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     settings = settings.model_copy(update={"webhook_url": None})
-    async with (
-        BotApiEmulator() as emulator,
-        open_services(settings) as services,
-        running_bot(
+    async with BotApiEmulator() as emulator, open_services(settings) as services:
+        demo = await seed_demo(
+            services.sessions,
+            user_id=user_id,
+            phone=DEFAULT_PHONE,
+            locale=resolve_locale(None, language_code),
+        )
+        async with running_bot(
             settings, services, token=emulator.token, base_url=emulator.base_url, poll_timeout=1
-        ),
-    ):
-        console = Console(emulator, user_id, first_name, language_code, out)
-        emulator.on_message(console.show)
-        emulator.on_callback_answer(console.notice)
-        print(BANNER, file=out, flush=True)
-        echo = not stdin.isatty()
-        while True:
-            line = await asyncio.to_thread(stdin.readline)
-            if not line:
-                break
-            if echo and line.strip():
-                print(f"you> {line.strip()}", file=out, flush=True)
-            await console.handle(line)
-            await console.settle()
+        ):
+            await _chat(
+                emulator,
+                demo,
+                stdin,
+                out,
+                Console(emulator, user_id, first_name, language_code, out),
+            )
+
+
+async def _chat(
+    emulator: BotApiEmulator, demo: DemoData, stdin: TextIO, out: TextIO, console: Console
+) -> None:
+    emulator.on_message(console.show)
+    emulator.on_callback_answer(console.notice)
+    print(BANNER, file=out, flush=True)
+    print(demo.note(), file=out, flush=True)
+    echo = not stdin.isatty()
+    while True:
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            break
+        if echo and line.strip():
+            print(f"you> {line.strip()}", file=out, flush=True)
+        await console.handle(line)
+        await console.settle()

@@ -8,10 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.console import DEFAULT_USER_ID as CONSOLE_USER_ID
 from bot.console import run_console
-from tests.harness import ROOT, settings_for
+from bot.demo import DEMO_ACT_NUMBER, DEMO_SUBSCRIBER_CODE
+from bot.emulator import BotApiEmulator
+from i18n import translate
+from storage.models import Application, Subscriber, SubscriberLink, ViolationAct
+from tests.harness import ROOT, Citizen, ServeProcess, settings_for
+from tests.test_act_dialogue import ASK_CODE
+from tests.test_crash_recovery import free_port, wait_healthy
 
 
 async def test_start_shows_the_greeting_and_numbered_buttons(engine: AsyncEngine) -> None:
@@ -114,3 +122,56 @@ async def test_numbers_as_answers_go_with_text_and_long_numbers_go_as_they_are(
     assert ":text 3\nbot> " in "you> " + text_three  # 3 kW reached the bot: the next question
     assert "rayon" in text_three
     assert long_number.startswith("123456789012345\nbot> ")  # a code is text, not a button
+
+
+async def demo_rows(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as connection:
+        return {
+            model.__tablename__: int(
+                await connection.scalar(select(func.count()).select_from(model)) or 0
+            )
+            for model in (Application, ViolationAct, Subscriber, SubscriberLink)
+        }
+
+
+async def test_the_console_seeds_a_demo_once_and_both_menus_show_it(engine: AsyncEngine) -> None:
+    first = await console_transcript(engine, "/help\n3\n")
+    second = await console_transcript(engine, "/acts\n1\n")
+
+    for transcript in (first, second):
+        assert "Demo data (console only, never in serve): application QM-" in transcript
+        assert f"subscriber code {DEMO_SUBSCRIBER_CODE} with act {DEMO_ACT_NUMBER}" in transcript
+    my_applications = first.split("you> 3\n", 1)[1]
+    assert "bot> Müraciətləriniz:" in my_applications
+    assert "[1] QM-" in my_applications
+    acts_list = second.split("you> /acts\n", 1)[1].split("you> ", 1)[0]
+    assert f"Abonent kodlarınız: {DEMO_SUBSCRIBER_CODE}." in acts_list
+    assert f"[1] {DEMO_ACT_NUMBER}" in acts_list
+    act = second.split("you> 1\n", 1)[1]
+    assert f"{DEMO_ACT_NUMBER} nömrəli akt" in act and "Məbləğ:" in act
+    # Two starts, one of each: the demo is keyed, not added again.
+    assert await demo_rows(engine) == {
+        "applications": 1, "violation_acts": 1, "subscribers": 1, "subscriber_links": 1,
+    }  # fmt: skip
+
+
+async def test_serve_has_no_demo_data(
+    emulator: BotApiEmulator, engine: AsyncEngine, database_url: str
+) -> None:
+    port = free_port()
+    serve = ServeProcess(emulator, database_url, port)
+    try:
+        serve.start()
+        await wait_healthy(port)
+        citizen = Citizen(emulator, user_id=CONSOLE_USER_ID)  # the console's own user id
+        await citizen.says("Müraciətlərim")
+        await citizen.sees("Hələ müraciətiniz yoxdur", timeout=20)
+        await citizen.says("Aktlar və ödənişlər")
+        await citizen.sees(translate(ASK_CODE, "az"), timeout=20)
+    finally:
+        stderr = await serve.stop()
+    assert "Traceback" not in stderr, stderr
+    assert all(count == 0 for count in (await demo_rows(engine)).values())
+    assert DEMO_ACT_NUMBER not in "\n".join(
+        m.text or "" for m in emulator.messages(CONSOLE_USER_ID)
+    )
