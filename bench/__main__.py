@@ -16,7 +16,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import broadcast, memory, sms, updates
+from bench import broadcast, memory, sms, startup, updates
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -50,10 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sms", type=int, default=2000, help="SMS STATUS queries")
     parser.add_argument("--broadcast", type=int, default=750, help="broadcast recipients")
     parser.add_argument("--memory", type=int, default=100_000, help="stored conversations")
+    parser.add_argument("--startups", type=int, default=5, help="console starts measured")
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES))
     args = parser.parse_args(argv)
 
     rows: list[tuple[str, str, str, str]] = []  # what, ours, baseline, ratio
+    print("console start-up …", flush=True)
+    rows += startup.rows(startup.run(args.startups)[0])
     with tempfile.TemporaryDirectory() as folder:
         engines = {"SQLite": f"sqlite+aiosqlite:///{folder}/bench.db"}
         postgres = asyncio.run(scratch_postgres(args.postgres))

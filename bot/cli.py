@@ -8,7 +8,6 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from pydantic import ValidationError
-from telegram.error import TelegramError
 
 from bot import logs
 from bot.console import DEFAULT_USER_ID
@@ -102,10 +101,24 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_worker(settings))
     except KeyboardInterrupt:
         return 130
-    except (OSError, TelegramError) as error:
+    except Exception as error:
+        if not _cannot_start(error):
+            raise
         # Typically: the database or the Bot API server cannot be reached, or a bad token.
         return _fail(f"cannot start: {error}", code=1)
     return 0
+
+
+def _cannot_start(error: Exception) -> bool:
+    """An OSError or python-telegram-bot's error: told in one line, not a traceback.
+
+    ``telegram`` is not imported here for the check (a third of a second before the console's
+    banner): an error of its kind can only come once it is loaded.
+    """
+    if isinstance(error, OSError):
+        return True
+    telegram_error = sys.modules.get("telegram.error")
+    return telegram_error is not None and isinstance(error, telegram_error.TelegramError)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 The very same Application runs against the built-in Bot API emulator; this module only plays
 the citizen: it prints what the bot sends (buttons numbered) and turns typed lines into
 updates. It reads standard input line by line, so it can be scripted.
+
+Start-up: the banner comes first, before the bot's libraries are loaded (a second or more on a
+busy machine); lines typed meanwhile wait in standard input. So this module imports only the
+standard library at the top, and ``bot.cli`` imports it cheaply.
 """
 
 from __future__ import annotations
@@ -10,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.demo import DemoData, seed_demo
-from bot.emulator import BotApiEmulator, CallbackAnswer, SentMessage
-from bot.runtime import open_services, running_bot
-from bot.settings import Settings
-from i18n import resolve_locale
+if TYPE_CHECKING:
+    from bot.demo import DemoData
+    from bot.emulator import BotApiEmulator, CallbackAnswer, SentMessage
+    from bot.settings import Settings
 
 DEFAULT_PHONE = "+994501234567"
 DEFAULT_USER_ID = 100001
@@ -245,6 +248,13 @@ async def run_console(
 ) -> None:
     stdin = stdin or sys.stdin
     out = out or sys.stdout
+    print(BANNER, file=out, flush=True)
+    # Only now the bot: loading it is most of the start-up, and the banner need not wait.
+    from bot.demo import seed_demo
+    from bot.emulator import BotApiEmulator
+    from bot.runtime import open_services, running_bot
+    from i18n import resolve_locale
+
     settings = settings.model_copy(update={"webhook_url": None})
     async with BotApiEmulator() as emulator, open_services(settings) as services:
         demo = await seed_demo(
@@ -270,7 +280,6 @@ async def _chat(
 ) -> None:
     emulator.on_message(console.show)
     emulator.on_callback_answer(console.notice)
-    print(BANNER, file=out, flush=True)
     print(demo.note(), file=out, flush=True)
     echo = not stdin.isatty()
     while True:
