@@ -168,7 +168,7 @@ def parse_id_card(text: str) -> str:
     if number.startswith(("MYI", "DYI")):  # typed without the dot above İ
         number = number[:2] + "İ" + number[3:]
     if not _ID_CARD_RE.fullmatch(number):
-        raise IdentifierError("format")
+        raise IdentifierError("id_card_format")  # its own reason: the answer says the forms
     return number
 
 
