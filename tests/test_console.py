@@ -7,14 +7,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.console import DEFAULT_USER_ID as CONSOLE_USER_ID
-from bot.console import run_console
+from bot.console import Console, run_console
 from bot.demo import DEMO_ACT_NUMBER, DEMO_SUBSCRIBER_CODE
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, SentMessage
 from i18n import translate
 from storage.models import Application, Subscriber, SubscriberLink, ViolationAct
 from tests.harness import ROOT, Citizen, ServeProcess, settings_for
@@ -175,3 +176,31 @@ async def test_serve_has_no_demo_data(
     assert DEMO_ACT_NUMBER not in "\n".join(
         m.text or "" for m in emulator.messages(CONSOLE_USER_ID)
     )
+
+
+def sent(message_id: int, markup: dict[str, Any] | None, *, edit: bool = False) -> SentMessage:
+    return SentMessage(
+        message_id=message_id, chat_id=42, text=f"message {message_id}", reply_markup=markup,
+        method="sendMessage", timestamp=0.0, is_edit=edit,
+    )  # fmt: skip
+
+
+def test_a_share_button_keyboard_leaves_the_question_s_buttons_on_screen() -> None:
+    # ask_location / ask_phone: the question with its buttons, then "the button is below".
+    out = io.StringIO()
+    console = Console(cast(BotApiEmulator, None), 42, "Aysel", "az", out)
+    rows = [[{"text": "Rayon mərkəzi", "callback_data": "cr:skip"}],
+            [{"text": "Geri", "callback_data": "cr:back"}]]  # fmt: skip
+    inline: dict[str, Any] = {"inline_keyboard": rows}
+    share: dict[str, Any] = {"keyboard": [[{"text": "📍 Yeri göndər", "request_location": True}]]}
+    console.show(sent(1, inline))
+    console.show(sent(2, share))
+    assert [b.label for b in console.buttons()] == ["Rayon mərkəzi", "Geri"]
+    assert "([📍 Yeri göndər] below the text field: type :location LAT LON)" in out.getvalue()
+
+    console.show(sent(1, None, edit=True))  # the question's buttons taken away
+    assert console.buttons() == []
+    console.show(sent(3, inline))
+    console.new_turn = True  # the citizen typed a line; the answer has no buttons
+    console.show(sent(4, None))
+    assert console.buttons() == []
