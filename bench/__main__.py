@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import broadcast, burst, memory, sms, updates
+from bench import broadcast, burst, memory, sms, startup, updates
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -56,7 +56,7 @@ def ms(seconds: float) -> str:
 
 
 Row = tuple[str, str, str, str]  # what, ours, baseline, ratio
-SECTIONS = ("updates", "sms", "broadcast", "burst", "memory")
+SECTIONS = ("startup", "updates", "sms", "broadcast", "burst", "memory")
 
 
 def updates_rows(engines: dict[str, str], citizens: int) -> list[Row]:
@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only", action="append", choices=SECTIONS,
         help="run these measures only (repeatable); the other sections of RESULTS.md are kept",
     )  # fmt: skip
+    parser.add_argument("--startups", type=int, default=5, help="console starts measured")
     parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES))
     args = parser.parse_args(argv)
     chosen = args.only or list(SECTIONS)
@@ -239,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
             sections["sms"] = sms_rows(engines, args.sms)
         if "broadcast" in chosen:
             sections["broadcast"] = broadcast_rows(folder, args.broadcast)
+        if "startup" in chosen:
+            print("console start-up …", flush=True)
+            sections["startup"] = list(startup.rows(startup.run(args.startups)[0]))
         if "burst" in chosen:
             sections["burst"] = burst_rows(folder, args.burst)
         if "memory" in chosen:

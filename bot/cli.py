@@ -8,9 +8,9 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from pydantic import ValidationError
-from telegram.error import TelegramError
 
 from bot import logs
+from bot.console import DEFAULT_USER_ID
 from bot.settings import Settings, describe_error
 
 PROG = "azerishiq-bot"
@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     console = commands.add_parser(
         "console", help="chat with the bot in this terminal; no Telegram token needed"
     )
-    console.add_argument("--user-id", type=int, default=100001, help="your Telegram user id")
+    console.add_argument(
+        "--user-id", type=int, default=DEFAULT_USER_ID, help="your Telegram user id"
+    )
     console.add_argument("--name", default="Vətəndaş", help="your first name")
     console.add_argument(
         "--language-code", default="az", help="your Telegram app language (az, ru, en)"
@@ -99,10 +101,24 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_worker(settings))
     except KeyboardInterrupt:
         return 130
-    except (OSError, TelegramError) as error:
+    except Exception as error:
+        if not _cannot_start(error):
+            raise
         # Typically: the database or the Bot API server cannot be reached, or a bad token.
         return _fail(f"cannot start: {error}", code=1)
     return 0
+
+
+def _cannot_start(error: Exception) -> bool:
+    """An OSError or python-telegram-bot's error: told in one line, not a traceback.
+
+    ``telegram`` is not imported here for the check (a third of a second before the console's
+    banner): an error of its kind can only come once it is loaded.
+    """
+    if isinstance(error, OSError):
+        return True
+    telegram_error = sys.modules.get("telegram.error")
+    return telegram_error is not None and isinstance(error, telegram_error.TelegramError)
 
 
 if __name__ == "__main__":

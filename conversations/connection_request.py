@@ -47,7 +47,7 @@ from conversations.connection_draft import (
     load_draft,
     save_draft,
 )
-from conversations.texts import reason_text
+from conversations.texts import EARLIER_ANSWER, reason_text
 from delivery import notices
 from domain import identifiers
 from domain.connection_fees import (
@@ -106,6 +106,9 @@ CB: Final = "cr:"  # callback-data prefix of this dialogue
 BACK: Final = CB + "back"
 CANCEL: Final = CB + "cancel"
 SKIP: Final = CB + "skip"
+KEEP: Final = CB + "keep"  # the answer given before, kept (after «Geri» or «Düzəliş et»)
+#: Telegram shows about this much of a button's text.
+KEEP_LABEL_MAX: Final = 40
 DISTRICTS_PER_PAGE: Final = 12
 
 
@@ -243,25 +246,50 @@ TEXT_FIELDS: Final[dict[int, TextField]] = {
 }
 
 
+def chosen(label: str, is_chosen: bool) -> str:
+    """A choice's button, marked when it is the answer given before."""
+    return f"✓ {label}" if is_chosen else label
+
+
+def with_earlier(question: str, value: str | None) -> tuple[str, list[list[tuple[str, str]]]]:
+    """The question and a ✓ button when an answer was given before (shown again by «Geri»)."""
+    if not value:
+        return question, []
+    label = value if len(value) <= KEEP_LABEL_MAX else value[: KEEP_LABEL_MAX - 1] + "…"
+    return question + "\n\n" + _(EARLIER_ANSWER).format(value=value), [[(f"✓ {label}", KEEP)]]
+
+
 async def ask_text_field(update: Update, context: BotContext, state: int) -> None:
     spec = TEXT_FIELDS[state]
-    rows = [[(_("Skip"), SKIP)]] if spec.skippable else []
-    await say(
-        update, _(spec.question), keyboard(*rows, back=state != first_question(draft_of(context)))
-    )
+    draft = draft_of(context)
+    earlier = getattr(draft, spec.attribute)
+    text, rows = with_earlier(_(spec.question), str(earlier) if earlier else None)
+    if spec.skippable:
+        rows.append([(_("Skip"), SKIP)])
+    await say(update, text, keyboard(*rows, back=state != first_question(draft)))
 
 
 async def ask_execution_period(update: Update, context: BotContext) -> None:
     options = execution_periods(now().date())
-    rows = [[(quote_text.period_label(option), CB + "period:" + option.id)] for option in options]
+    period = draft_of(context).execution_period
+    rows = [
+        [(chosen(quote_text.period_label(option), option.id == period), CB + "period:" + option.id)]
+        for option in options
+    ]
     await say(update, _(EXECUTION_PERIOD_QUESTION), keyboard(*rows))
 
 
 async def ask_phase(update: Update, context: BotContext) -> None:
+    phase = draft_of(context).phase
     await say(
         update,
         _(PHASE_QUESTION),
-        keyboard([(_("1 phase"), CB + "phase:1"), (_("3 phases"), CB + "phase:3")]),
+        keyboard(
+            [
+                (chosen(_("1 phase"), phase == 1), CB + "phase:1"),
+                (chosen(_("3 phases"), phase == 3), CB + "phase:3"),
+            ]
+        ),
     )
 
 
@@ -269,11 +297,11 @@ async def ask_power(update: Update, context: BotContext) -> None:
     draft = draft_of(context)
     phase = Phase(draft.phase or 1)
     limit = power_limit(phase, now().date())
-    await say(
-        update,
-        _(POWER_QUESTION).format(phase=quote_text.phase_label(phase), limit=format_number(limit)),
-        keyboard(),
+    question = _(POWER_QUESTION).format(
+        phase=quote_text.phase_label(phase), limit=format_number(limit)
     )
+    text, rows = with_earlier(question, format_number(draft.power) if draft.power else None)
+    await say(update, text, keyboard(*rows))
 
 
 async def ask_quote(update: Update, context: BotContext) -> None:
@@ -289,23 +317,28 @@ async def ask_quote(update: Update, context: BotContext) -> None:
 
 
 async def ask_object_type(update: Update, context: BotContext) -> None:
+    kind = draft_of(context).object_type
     await say(
         update,
         _(OBJECT_QUESTION),
         keyboard(
-            [(_("Private house"), CB + "object:house"), (_("Apartment"), CB + "object:apartment")]
+            [
+                (chosen(_("Private house"), kind == ObjectType.HOUSE), CB + "object:house"),
+                (chosen(_("Apartment"), kind == ObjectType.APARTMENT), CB + "object:apartment"),
+            ]
         ),
     )
 
 
 async def ask_general_conditions(update: Update, context: BotContext) -> None:
+    has = draft_of(context).has_general_conditions  # None: not answered, or "I don't know"
     await say(
         update,
         _(GENERAL_CONDITIONS_QUESTION),
         keyboard(
             [
-                (_("Yes"), CB + "general:yes"),
-                (_("No"), CB + "general:no"),
+                (chosen(_("Yes"), has is True), CB + "general:yes"),
+                (chosen(_("No"), has is False), CB + "general:no"),
                 (_("I don't know"), CB + "general:unknown"),
             ]
         ),
@@ -316,18 +349,20 @@ async def ask_district(update: Update, context: BotContext, page: int = 0) -> No
     await say(
         update,
         _(DISTRICT_QUESTION),
-        district_page(page),
+        district_page(page, draft_of(context).district),
     )
 
 
-def district_page(page: int) -> InlineKeyboardMarkup:
+def district_page(page: int, earlier: str | None = None) -> InlineKeyboardMarkup:
+    """A page of districts; the one chosen before first, marked (after «Geri»)."""
     from domain.districts import all_districts
 
     served = [d for d in all_districts() if not d.is_nakhchivan]
     pages = max(1, -(-len(served) // DISTRICTS_PER_PAGE))
     page = page % pages
     chunk = served[page * DISTRICTS_PER_PAGE : (page + 1) * DISTRICTS_PER_PAGE]
-    rows = [
+    rows = [[(f"✓ {earlier}", CB + "district:" + earlier)]] if earlier else []
+    rows += [
         [(d.name, CB + "district:" + d.name) for d in chunk[i : i + 3]]
         for i in range(0, len(chunk), 3)
     ]
@@ -684,22 +719,40 @@ def _typed(update: Update) -> str:
 
 
 def text_answer(state: int) -> Callable[[Update, BotContext], Coroutine[Any, Any, int]]:
-    spec = TEXT_FIELDS[state]
-
     async def answer(update: Update, context: BotContext) -> int:
-        draft = draft_of(context)
-        try:
-            value = spec.parse(_typed(update))
-        except identifiers.IdentifierError as error:
-            return await refuse(update, context, state, reason_text(error))
-        setattr(draft, spec.attribute, value)
-        if state == EMAIL:
-            draft.email_skipped = False
-        if state == FIN and draft.registry_first and not draft.editing:
-            return await look_up_registry(update, context, draft)
-        return await advance(update, context, draft, state)
+        return await accept_text(update, context, state, _typed(update))
 
     return answer
+
+
+async def accept_text(update: Update, context: BotContext, state: int, typed: str) -> int:
+    spec = TEXT_FIELDS[state]
+    draft = draft_of(context)
+    try:
+        value = spec.parse(typed)
+    except identifiers.IdentifierError as error:
+        return await refuse(update, context, state, reason_text(error))
+    setattr(draft, spec.attribute, value)
+    if state == EMAIL:
+        draft.email_skipped = False
+    if state == FIN and draft.registry_first and not draft.editing:
+        return await look_up_registry(update, context, draft)
+    return await advance(update, context, draft, state)
+
+
+async def keep(update: Update, context: BotContext) -> int:
+    """✓: the answer given before, taken again as if typed (so it is checked again)."""
+    if update.callback_query is not None:
+        await answer_once(update.callback_query)
+    draft = draft_of(context)
+    state = current_question(draft)
+    if state in TEXT_FIELDS and getattr(draft, TEXT_FIELDS[state].attribute):
+        return await accept_text(
+            update, context, state, str(getattr(draft, TEXT_FIELDS[state].attribute))
+        )
+    if state == POWER and draft.power_kw is not None:
+        return await accept_power(update, context, draft.power_kw)
+    return await go(update, context, draft, state, push=None)
 
 
 async def look_up_registry(update: Update, context: BotContext, draft: Draft) -> int:
@@ -763,9 +816,13 @@ async def choose_phase(update: Update, context: BotContext) -> int:
 
 
 async def type_power(update: Update, context: BotContext) -> int:
+    return await accept_power(update, context, _typed(update))
+
+
+async def accept_power(update: Update, context: BotContext, typed: str) -> int:
     draft = draft_of(context)
     try:
-        power = identifiers.parse_power_kw(_typed(update))
+        power = identifiers.parse_power_kw(typed)
     except identifiers.IdentifierError as error:
         return await refuse(update, context, POWER, reason_text(error))
     phase = Phase(draft.phase or 1)
@@ -847,7 +904,7 @@ async def page_districts(update: Update, context: BotContext) -> int:
     assert query is not None
     await answer_once(query)
     page = int(_data(update).removeprefix(CB + "dpage:") or 0)
-    await query.edit_message_reply_markup(district_page(page))
+    await query.edit_message_reply_markup(district_page(page, draft_of(context).district))
     return DISTRICT
 
 
@@ -1194,9 +1251,11 @@ def build() -> ConversationHandler[BotContext]:
     }
     states[EMAIL].insert(0, _button("skip", skip))
     states[PATRONYMIC].insert(0, _button("skip", skip))
+    for state in states:
+        states[state].insert(0, _button("keep", keep))
     states[EXECUTION_PERIOD] = [_button("period:.+", choose_period)]
     states[PHASE] = [_button("phase:[13]", choose_phase)]
-    states[POWER] = [menu_exit(), MessageHandler(text, type_power)]
+    states[POWER] = [_button("keep", keep), menu_exit(), MessageHandler(text, type_power)]
     states[QUOTE] = [_button("calculate", calculate), _button("continue", after_quote)]
     states[OBJECT_TYPE] = [_button("object:(house|apartment)", choose_object)]
     states[GENERAL_CONDITIONS] = [_button("general:(yes|no|unknown)", choose_general_conditions)]

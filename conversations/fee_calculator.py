@@ -2,6 +2,7 @@
 
 Phase → power → district (optional, for district discounts) → the quote with its breakdown,
 then *Apply with these values* hands phase, power and district to the connection request.
+*Geri* goes one question back, where the answer given before is marked ✓ (a button keeps it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from chat.keyboards import MenuItem, main_menu, menu_item_pattern
 from chat.menu import menu_exit
 from chat.queries import answer_once, say
 from conversations import quote_text
-from conversations.texts import reason_text
+from conversations.texts import EARLIER_ANSWER, reason_text
 from domain import identifiers
 from domain.connection_fees import ConnectionRequest, FeeError, Phase, power_limit, quote_fee
 from domain.districts import District, district_candidates, find_district
@@ -36,8 +37,11 @@ PHASE, POWER, DISTRICT, RESULT = range(4)
 
 CB: Final = "fc:"
 CANCEL: Final = CB + "cancel"
+BACK: Final = CB + "back"
+KEEP: Final = CB + "keep"
 VALUES_KEY: Final = "fee_calculator"  # in user_data: the values chosen so far
 APPLY_CALLBACK: Final = "cr:fromquote"  # handled by the connection request dialogue
+ASKED: Final = "asked"  # in the values: the question on screen, asked again after a wrong answer
 
 
 def today() -> datetime:
@@ -51,71 +55,104 @@ def values(context: BotContext) -> dict[str, Any]:
     return found
 
 
-def cancel_row() -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(_("Cancel"), callback_data=CANCEL)]
+def cancel_row(*, back: bool = True) -> list[InlineKeyboardButton]:
+    row = [InlineKeyboardButton(_("Back"), callback_data=BACK)] if back else []
+    return [*row, InlineKeyboardButton(_("Cancel"), callback_data=CANCEL)]
+
+
+def marked(label: str, is_chosen: bool) -> str:
+    return f"✓ {label}" if is_chosen else label
 
 
 async def start(update: Update, context: BotContext) -> int:
     assert context.user_data is not None
     context.user_data[VALUES_KEY] = {}
-    return await ask_phase(update)
+    return await ask_phase(update, context)
 
 
-async def ask_phase(update: Update) -> int:
+async def ask_phase(update: Update, context: BotContext) -> int:
+    phase = values(context).get("phase")
     await say(
         update,
         _("Let us calculate the connection fee. How many phases? Most homes use 1 phase."),
         InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(_("1 phase"), callback_data=CB + "phase:1"),
-                    InlineKeyboardButton(_("3 phases"), callback_data=CB + "phase:3"),
+                    InlineKeyboardButton(
+                        marked(_("1 phase"), phase == 1), callback_data=CB + "phase:1"
+                    ),
+                    InlineKeyboardButton(
+                        marked(_("3 phases"), phase == 3), callback_data=CB + "phase:3"
+                    ),
                 ],
-                cancel_row(),
+                cancel_row(back=False),
             ]
         ),
     )
+    values(context)[ASKED] = PHASE
     return PHASE
 
 
 async def choose_phase(update: Update, context: BotContext) -> int:
     assert update.callback_query is not None
     phase = Phase(3 if (update.callback_query.data or "").endswith(":3") else 1)
-    values(context)["phase"] = int(phase)
-    return await ask_power(update, phase)
+    chosen = values(context)
+    chosen["phase"] = int(phase)
+    if Decimal(chosen.get("power_kw", "0")) > power_limit(phase, today().date()):
+        chosen.pop("power_kw")  # above the new phase's limit: not offered again
+    return await ask_power(update, context)
 
 
-async def ask_power(update: Update, phase: Phase) -> int:
-    await say(
-        update,
-        _(
-            "The power you need, in kW (for example 7.5). The most for {phase} is {limit} kW:"
-        ).format(
-            phase=quote_text.phase_label(phase),
-            limit=format_number(power_limit(phase, today().date())),
-        ),
-        InlineKeyboardMarkup([cancel_row()]),
+async def ask_power(update: Update, context: BotContext) -> int:
+    chosen = values(context)
+    phase = Phase(chosen.get("phase", 1))
+    text = _(
+        "The power you need, in kW (for example 7.5). The most for {phase} is {limit} kW:"
+    ).format(
+        phase=quote_text.phase_label(phase),
+        limit=format_number(power_limit(phase, today().date())),
     )
+    rows = []
+    if "power_kw" in chosen:
+        earlier = format_number(Decimal(chosen["power_kw"]))
+        text += "\n\n" + _(EARLIER_ANSWER).format(value=earlier)
+        rows.append([InlineKeyboardButton(f"✓ {earlier}", callback_data=KEEP)])
+    await say(update, text, InlineKeyboardMarkup([*rows, cancel_row()]))
+    values(context)[ASKED] = POWER
     return POWER
 
 
 async def type_power(update: Update, context: BotContext) -> int:
     assert update.effective_message is not None
+    return await accept_power(update, context, update.effective_message.text or "")
+
+
+async def keep_power(update: Update, context: BotContext) -> int:
+    return await accept_power(update, context, str(values(context).get("power_kw", "")))
+
+
+async def accept_power(update: Update, context: BotContext, typed: str) -> int:
     phase = Phase(values(context).get("phase", 1))
     try:
-        power = identifiers.parse_power_kw(update.effective_message.text or "")
+        power = identifiers.parse_power_kw(typed)
         quote_fee(ConnectionRequest(phase=phase, power_kw=power), on=today().date())
     except identifiers.IdentifierError as error:
         await say(update, "⚠️ " + reason_text(error))
-        return await ask_power(update, phase)
+        return await ask_power(update, context)
     except FeeError as error:
         await say(update, "⚠️ " + quote_text.fee_error(error, phase))
-        return await ask_power(update, phase)
+        return await ask_power(update, context)
     values(context)["power_kw"] = str(power)
-    return await ask_district(update)
+    return await ask_district(update, context)
 
 
-async def ask_district(update: Update) -> int:
+async def ask_district(update: Update, context: BotContext) -> int:
+    earlier = values(context).get("district")
+    rows = (
+        [[InlineKeyboardButton(f"✓ {earlier}", callback_data=CB + "district:" + earlier)]]
+        if earlier
+        else []
+    )
     await say(
         update,
         _(
@@ -123,10 +160,27 @@ async def ask_district(update: Update) -> int:
             "or press «Skip»:"
         ),
         InlineKeyboardMarkup(
-            [[InlineKeyboardButton(_("Skip"), callback_data=CB + "nodistrict")], cancel_row()]
+            [
+                *rows,
+                [InlineKeyboardButton(_("Skip"), callback_data=CB + "nodistrict")],
+                cancel_row(),
+            ]
         ),
     )
+    values(context)[ASKED] = DISTRICT
     return DISTRICT
+
+
+async def back_to_phase(update: Update, context: BotContext) -> int:
+    return await ask_phase(update, context)
+
+
+async def back_to_power(update: Update, context: BotContext) -> int:
+    return await ask_power(update, context)
+
+
+async def back_to_district(update: Update, context: BotContext) -> int:
+    return await ask_district(update, context)
 
 
 async def type_district(update: Update, context: BotContext) -> int:
@@ -136,11 +190,12 @@ async def type_district(update: Update, context: BotContext) -> int:
         return await district_chosen(update, context, matches[0])
     if not matches:
         await say(update, "⚠️ " + _("I could not find such a city or district."))
-        return await ask_district(update)
+        return await ask_district(update, context)
     rows = [
         [InlineKeyboardButton(d.name, callback_data=CB + "district:" + d.name)] for d in matches
     ]
     await say(update, _("Which one do you mean?"), InlineKeyboardMarkup([*rows, cancel_row()]))
+    values(context)[ASKED] = DISTRICT
     return DISTRICT
 
 
@@ -148,7 +203,7 @@ async def press_district(update: Update, context: BotContext) -> int:
     assert update.callback_query is not None
     district = find_district((update.callback_query.data or "").removeprefix(CB + "district:"))
     if district is None:
-        return await ask_district(update)
+        return await ask_district(update, context)
     return await district_chosen(update, context, district)
 
 
@@ -162,7 +217,7 @@ async def district_chosen(update: Update, context: BotContext, district: Distric
                 "(Naxçıvan Enerji), not by Azərişıq."
             ),
         )
-        return await ask_district(update)
+        return await ask_district(update, context)
     values(context)["district"] = district.name
     return await show_quote(update, context)
 
@@ -192,9 +247,11 @@ async def show_quote(update: Update, context: BotContext) -> int:
             [
                 [InlineKeyboardButton(_("Apply with these values"), callback_data=APPLY_CALLBACK)],
                 [InlineKeyboardButton(_("Calculate again"), callback_data=CB + "again")],
+                [InlineKeyboardButton(_("Back"), callback_data=BACK)],
             ]
         ),
     )
+    values(context)[ASKED] = RESULT
     return RESULT
 
 
@@ -224,15 +281,13 @@ async def wrong_kind(update: Update, context: BotContext) -> int:
     else:
         await say(update, "⚠️ " + _("Please answer the question below."))
     chosen = values(context)
-    if "power_kw" in chosen:
-        return (
-            await ask_district(update)
-            if "district" not in chosen
-            else await show_quote(update, context)
-        )
-    if "phase" in chosen:
-        return await ask_power(update, Phase(chosen["phase"]))
-    return await ask_phase(update)
+    if ASKED not in chosen:  # values stored before ASKED was: the furthest question reached
+        chosen[ASKED] = (
+            (RESULT if "district" in chosen else DISTRICT) if "power_kw" in chosen
+            else POWER if "phase" in chosen else PHASE
+        )  # fmt: skip
+    asked = {PHASE: ask_phase, POWER: ask_power, DISTRICT: ask_district, RESULT: show_quote}
+    return await asked.get(chosen[ASKED], ask_phase)(update, context)
 
 
 def build() -> ConversationHandler[BotContext]:
@@ -243,16 +298,23 @@ def build() -> ConversationHandler[BotContext]:
 
     states: dict[object, list[BaseHandler[Update, BotContext, Any]]] = {
         PHASE: [button("phase:[13]", choose_phase)],
-        POWER: [menu_exit(), MessageHandler(text, type_power)],
+        POWER: [
+            button("keep", keep_power),
+            button("back", back_to_phase),
+            menu_exit(),
+            MessageHandler(text, type_power),
+        ],
         DISTRICT: [
             button("district:.+", press_district),
             button("nodistrict", skip_district),
+            button("back", back_to_power),
             menu_exit(),
             MessageHandler(text, type_district),
         ],
         RESULT: [
             CallbackQueryHandler(handed_over, pattern=f"^{APPLY_CALLBACK}$"),
             button("again", again),
+            button("back", back_to_district),
         ],
     }
     return conversation(

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+if TYPE_CHECKING:  # both are imported where used: a start-up needs neither (bench/startup.py)
+    import phonenumbers
 
 __all__ = [
     "IdentifierError",
@@ -168,7 +168,7 @@ def parse_id_card(text: str) -> str:
     if number.startswith(("MYI", "DYI")):  # typed without the dot above İ
         number = number[:2] + "İ" + number[3:]
     if not _ID_CARD_RE.fullmatch(number):
-        raise IdentifierError("format")
+        raise IdentifierError("id_card_format")  # its own reason: the answer says the forms
     return number
 
 
@@ -218,6 +218,8 @@ _PHONE_CHARS_RE: Final = re.compile(r"[0-9+\-(). /]+")
 
 
 def _parse_phone(text: str) -> phonenumbers.PhoneNumber | None:
+    import phonenumbers
+
     try:
         return phonenumbers.parse(text, "AZ")
     except Exception:  # third-party parser on untrusted input: any failure means "not a number"
@@ -230,6 +232,8 @@ def parse_mobile_phone(text: str) -> str:
     Accepts the international, local ("050 123 45 67") and Telegram-contact ("994501234567")
     forms. Numbers are portable, so any mobile code libphonenumber knows for AZ is accepted.
     """
+    import phonenumbers
+
     cleaned = _clean(text).strip()
     if not cleaned:
         raise IdentifierError("empty")
@@ -256,6 +260,8 @@ EMAIL_MAX: Final = 254
 
 def parse_email(text: str) -> str:
     """An e-mail address, syntax only (no DNS look-up), normalised by email-validator."""
+    from email_validator import EmailNotValidError, validate_email
+
     cleaned = _clean(text).strip()
     if not cleaned:
         raise IdentifierError("empty")

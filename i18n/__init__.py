@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import io
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,7 +27,7 @@ from babel.dates import format_date as _babel_format_date
 from babel.dates import format_datetime as _babel_format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 LOCALES: Final = ("az", "ru", "en")
 DEFAULT_LOCALE: Final = "az"
@@ -106,9 +107,33 @@ def translate(message: str, locale: str) -> str:
 _ = gettext
 
 
+CURRENCY: Final = "AZN"
+#: CLDR's currency spacing (root ``currencySpacing``, which az, ru and en keep): between a
+#: currency symbol that ends (or starts) with neither a symbol nor a space and a digit, a
+#: no-break space. Babel applies the locale's pattern (``¤#,##0.00`` in English) but not this
+#: rule, so English read "AZN300.00"; with it, "AZN 300.00", as ICU writes it.
+CURRENCY_SPACE: Final = "\xa0"
+
+
+def _needs_space(symbol_end: str) -> bool:
+    return unicodedata.category(symbol_end)[0] not in "SZ"  # not a symbol (₼, $), not a space
+
+
 def format_money(amount: Decimal, locale: str | None = None) -> str:
-    """Manat amounts as the locale writes them, e.g. ``1.234,50 ₼`` in Azerbaijani."""
-    return format_currency(amount, "AZN", locale=locale or current_locale())
+    """Manat amounts as the locale writes them: ``1.234,50 ₼`` (az), ``1 234,50 AZN`` (ru),
+    ``AZN 1,234.50`` (en); the spaces are no-break ones."""
+    locale = locale or current_locale()
+    text = format_currency(amount, CURRENCY, locale=locale)
+    symbol = get_currency_symbol(CURRENCY, locale)
+    at = text.find(symbol)
+    if not symbol or at < 0:
+        return text
+    before, after = text[:at], text[at + len(symbol) :]
+    if after[:1].isdigit() and _needs_space(symbol[-1]):
+        after = CURRENCY_SPACE + after
+    if before[-1:].isdigit() and _needs_space(symbol[0]):
+        before += CURRENCY_SPACE
+    return before + symbol + after
 
 
 def format_number(value: Decimal | int | float, locale: str | None = None) -> str:

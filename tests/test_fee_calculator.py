@@ -130,7 +130,7 @@ async def test_quote_without_a_district_then_calculate_again(
     assert asked.callback_data() == ["fc:phase:1", "fc:phase:3", fc.CANCEL]
 
     district = await to_district(aysel, 1, "7,5")
-    assert district.callback_data() == ["fc:nodistrict", fc.CANCEL]
+    assert district.callback_data() == ["fc:nodistrict", fc.BACK, fc.CANCEL]
     await aysel.presses("fc:nodistrict")
     quote = await aysel.sees(format_money(Decimal("300.00"), "az"))
     text = quote.text or ""
@@ -139,7 +139,7 @@ async def test_quote_without_a_district_then_calculate_again(
     assert az("Rules: {sources}.").format(sources=sources(1, "7.5")) in text
     assert az(DISCOUNT_LINE).split("{")[0] not in text
     assert head(DISTRICT_LINE, "az") not in text
-    assert quote.callback_data() == [fc.APPLY_CALLBACK, "fc:again"]
+    assert quote.callback_data() == [fc.APPLY_CALLBACK, "fc:again", fc.BACK]
 
     await press(aysel, "fc:again", az(PHASE_QUESTION))
     await press(aysel, "fc:phase:3", power_question(3))

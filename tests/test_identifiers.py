@@ -180,13 +180,13 @@ def test_id_card_accepted(text: str, expected: str) -> None:
     ("text", "reason"),
     [
         ("", "empty"),
-        ("AA123456", "format"),
-        ("AA12345678", "format"),
-        ("AZE1234567", "format"),
-        ("AB1234567", "format"),
-        ("MYİ123456", "format"),
-        ("AA12345٦7", "format"),  # Arabic-Indic digit
-        ("1234567", "format"),
+        ("AA123456", "id_card_format"),
+        ("AA12345678", "id_card_format"),
+        ("AZE1234567", "id_card_format"),
+        ("AB1234567", "id_card_format"),
+        ("MYİ123456", "id_card_format"),
+        ("AA12345٦7", "id_card_format"),  # Arabic-Indic digit
+        ("1234567", "id_card_format"),
     ],
 )
 def test_id_card_rejected(text: str, reason: str) -> None:
