@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,19 +17,17 @@ from telegram import Bot, Update
 from bot.emulator import BotApiEmulator
 from bot.inbox import Inbox
 from bot.replay import ReplayAwareRequest, handling
-from bot.runtime import http_server, make_inbox, make_services, running_bot
 from conversations import connection_request as cr
 from i18n import translate
 from observability import INBOX_QUARANTINED
 from storage import inbox as inbox_rows
 from storage.db import utcnow
 from storage.models import InboxStatus, InboxUpdate, PtbConversation, PtbUserData
-from tests.harness import Citizen, bot_on_emulator, settings_for
+from tests.harness import Citizen, bot_on_emulator
 from tests.test_connection_request import choose_language, question
-from tests.test_crash_recovery import free_port
+from tests.test_http import SECRET, webhook_bot  # noqa: F401 - a fixture
 
 HELP = "Bu botda nələr edə bilərsiniz"
-SECRET = "webhook-secret"
 
 
 def message_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
@@ -169,32 +166,11 @@ async def test_failing_handling_is_tried_again_then_quarantined(
     assert attempts == 3 and error == "handling failed 3 times, last: RuntimeError: database away 2"
 
 
-@pytest.fixture
-async def webhook(engine: AsyncEngine) -> AsyncIterator[tuple[BotApiEmulator, str]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram/webhook"
-    settings = settings_for(
-        str(engine.url.render_as_string(hide_password=False)),
-        http_port=port,
-        webhook_url=url,
-        webhook_secret_token=SECRET,
-    )
-    services = make_services(settings, engine)
-    inbox = make_inbox(settings, services)
-    async with (
-        BotApiEmulator(webhook_retry_delay=0.05) as emulator,
-        http_server(settings, services, inbox),
-        running_bot(
-            settings, services, token=emulator.token, base_url=emulator.base_url, inbox=inbox
-        ),
-    ):
-        yield emulator, url
-
-
 async def test_a_redelivered_webhook_update_is_handled_once(
-    webhook: tuple[BotApiEmulator, str], engine: AsyncEngine
+    webhook_bot: tuple[BotApiEmulator, str],  # noqa: F811 - the fixture imported above
+    engine: AsyncEngine,
 ) -> None:
-    emulator, url = webhook
+    emulator, url = webhook_bot
     emulator.add_user(4401)
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
     async with aiohttp.ClientSession() as http:
