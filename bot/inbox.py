@@ -22,6 +22,7 @@ no personal data) and counted in ``/metrics``; everyone else goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -148,6 +149,7 @@ class Inbox:
         self._replays: set[int] = set()
         self._finished: dict[int, float] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         # older pending rows not handed over yet: new ones wait for the sweep, in order
         self._backlog = True
 
@@ -178,6 +180,7 @@ class Inbox:
         """Hand over what is pending (oldest first), then keep sweeping; call after
         ``application.start()``."""
         self._application = application
+        self._stopping.clear()
         await self._sweep_once()
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="inbox-sweep")
 
@@ -186,7 +189,9 @@ class Inbox:
         self._application = None
         self._backlog = True
         if self._sweeper is not None:
-            self._sweeper.cancel()
+            # told, not cancelled: a sweep cut inside its transaction could leave the
+            # connection (SQLite's only one) holding the write lock
+            self._stopping.set()
             await asyncio.gather(self._sweeper, return_exceptions=True)
             self._sweeper = None
         await self._marks.flush()
@@ -299,7 +304,10 @@ class Inbox:
     async def _sweep_forever(self) -> None:
         pruned_at = time.monotonic()
         while True:
-            await asyncio.sleep(self._sweep_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._sweep_seconds)
+            if self._stopping.is_set():
+                return
             try:
                 await self._sweep_once()
                 if time.monotonic() - pruned_at >= PRUNE_EVERY:

@@ -10,6 +10,7 @@ Telegram drops updates when a later offset is asked for, never before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -33,9 +34,15 @@ READ_MARGIN: Final = 10.0
 
 
 async def poll_updates(
-    bot: Bot, inbox: Inbox, *, long_poll_seconds: int, allowed_updates: Sequence[str]
+    bot: Bot,
+    inbox: Inbox,
+    *,
+    long_poll_seconds: int,
+    allowed_updates: Sequence[str],
+    stop: asyncio.Event,
 ) -> None:
-    """Fetch, store, confirm, for ever (cancel the task to stop: nothing is lost by that)."""
+    """Fetch, store, confirm, until ``stop`` is set. A long poll in progress is cut (what it
+    fetched is fetched again); a store in progress is finished (a transaction is not cut)."""
     request = HTTPXRequest(connection_pool_size=1, read_timeout=long_poll_seconds + READ_MARGIN)
     await request.initialize()
     offset: int | None = None
@@ -48,20 +55,32 @@ async def poll_updates(
             }
             if offset is not None:
                 params["offset"] = offset
-            wait = await _poll_once(request, f"{bot.base_url}/getUpdates?{urlencode(params)}")
+            poll = asyncio.ensure_future(
+                _poll_once(request, f"{bot.base_url}/getUpdates?{urlencode(params)}")
+            )
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({poll, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if stop.is_set():
+                poll.cancel()
+                await asyncio.gather(poll, return_exceptions=True)
+                return
+            wait = poll.result()
             if isinstance(wait, list):
                 if wait:
                     try:
                         await inbox.receive(wait)
                     except Exception as exc:  # not stored: not confirmed, fetched again
                         log.warning("inbox: could not store updates (%s)", type(exc).__name__)
-                        await asyncio.sleep(delay)
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), delay)
                         delay = min(delay * 2, MAX_DELAY)
                         continue
                     offset = max(u["update_id"] for u in wait) + 1
                 delay = BASE_DELAY
                 continue
-            await asyncio.sleep(wait if wait > 0 else delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait if wait > 0 else delay)
             delay = min(delay * 2, MAX_DELAY)
     finally:
         await request.shutdown()

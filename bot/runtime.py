@@ -115,6 +115,7 @@ async def running_bot(
     stop = stop or GracefulStop(settings.stop_timeout_seconds)
     await application.initialize()
     poller: asyncio.Task[None] | None = None
+    stop_polling = asyncio.Event()
     try:
         await publish_commands(application)
         await application.start()
@@ -135,6 +136,7 @@ async def running_bot(
                     inbox,
                     long_poll_seconds=poll_timeout,
                     allowed_updates=Update.ALL_TYPES,
+                    stop=stop_polling,
                 ),
                 name="long-poll",
             )
@@ -145,7 +147,7 @@ async def running_bot(
             # Each step bounded: a Bot API that does not answer must not keep the ones after
             # it (the conversations' last write above all) from running.
             if poller is not None:
-                poller.cancel()  # what it fetched and did not store is fetched again
+                stop_polling.set()  # what it fetched and did not store is fetched again
                 await bounded_step(
                     "stop polling", asyncio.gather(poller, return_exceptions=True),
                     stop.bound(POLLING_SHARE),
