@@ -9,9 +9,11 @@ process's webhook route stored, updates whose handling failed). The update proce
 back: :meth:`begin` counts an attempt, :meth:`done` marks the row handled once the persistence
 write of its effects has returned, :meth:`failed` lets the sweep try again.
 
-What can repeat after a crash: the updates in flight, handed over but not yet marked handled
-(their step ran, or half ran, and runs again). What cannot: an update stored once is handled
-to the end once; a redelivered ``update_id`` is not stored again.
+What can repeat after a crash: the updates in flight, handed over but not yet marked handled,
+run again. The processor skips a dialogue step whose state was committed, and the replies the
+Bot API accepted are counted here (:meth:`replied`), so a replay does not send them again
+(bot/replay.py). What cannot: an update stored once is handled to the end once; a redelivered
+``update_id`` is not stored again.
 
 Poison is quarantined, not retried for ever: an update python-telegram-bot cannot parse at
 once, one that failed or was in flight in ``max_attempts`` runs (it may be what crashes the
@@ -171,10 +173,6 @@ class Inbox:
             return await inbox.store(session, updates)
 
     # ------------------------------------------------------------------ handling
-
-    @property
-    def handling(self) -> bool:
-        return self._application is not None
 
     async def start_handling(self, application: BotApplication) -> None:
         """Hand over what is pending (oldest first), then keep sweeping; call after
