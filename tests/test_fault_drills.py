@@ -79,6 +79,8 @@ NUMBER = re.compile(r"QM-\d{4}-\d{6}")
 ACTIONS_PER_JOURNEY = 19
 #: A reply that has not come this long after the action (or after a restart) is lost.
 REPLY_TIMEOUT = 60.0
+#: How long a citizen waits before answering the question they just answered, asked again.
+DOUBT_SECONDS = 5.0
 
 
 def drill_dice() -> tuple[int, random.Random]:
@@ -206,6 +208,7 @@ class DrillCitizen:
     answered: int = 0  # message id of the question last answered (0: none)
     answered_at: float = 0.0
     duplicates: int = 0
+    doubted_since: float | None = None  # when the question answered last showed again
     last_step: Step = START
     last_question: SentMessage | None = None
     last_update: int = 0
@@ -306,11 +309,19 @@ class DrillCitizen:
             if current is not None and self.is_duplicate(current[1]):
                 # The one thing a restart may still repeat (README, "What can repeat"): the
                 # question they answered, sent again by a replay whose reply count was not
-                # committed. They have answered it; they wait for the next one.
-                self.duplicates += 1
-                self.answered = current[1].message_id
-                self.diary.append(f"duplicate #{self.answered} seen")
-                continue
+                # committed. They give the bot a moment for the next question, as a person
+                # would; if none comes, the bot means it, and they answer again.
+                if self.doubted_since is None:
+                    self.doubted_since = time.monotonic()
+                if time.monotonic() - self.doubted_since < DOUBT_SECONDS:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), timeout=0.5)
+                    continue
+            if self.doubted_since is not None:
+                newer = current is not None and not self.is_duplicate(current[1])
+                self.duplicates += newer
+                self.diary.append("a question seen twice" if newer else "asked again: answers")
+                self.doubted_since = None
             if current is not None and current[1].message_id > self.answered:
                 await self.act(*current)
                 waiting_since = time.monotonic()
