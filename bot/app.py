@@ -15,6 +15,7 @@ import conversations.draft_reminders
 import conversations.fee_calculator
 import conversations.language
 import delivery.act_reminders
+import handlers.edits
 import handlers.locale
 import handlers.menu
 import handlers.my_applications
@@ -31,6 +32,8 @@ from i18n import LOCALES, N_, translate
 from storage.persistence import SqlPersistence
 
 LOCALE_GROUP = -100
+#: Right after the locale: an edited message stops there (handlers/edits.py).
+EDITS_GROUP = LOCALE_GROUP + 1
 #: HTTP connections to the Bot API for replies (python-telegram-bot's own default).
 CONNECTION_POOL = 256
 
@@ -81,6 +84,7 @@ def build_application(
     attach_services(application, services)
 
     application.add_handler(handlers.locale.build(), group=LOCALE_GROUP)
+    application.add_handler(handlers.edits.build(), group=EDITS_GROUP)
     application.add_handler(conversations.language.build())
     application.add_handler(conversations.fee_calculator.build())
     application.add_handler(conversations.connection_request.build())

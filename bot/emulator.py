@@ -9,6 +9,7 @@ unchanged (``ApplicationBuilder().base_url(emulator.base_url)``). A driver plays
         await emu.send_text(1, "/start")
         reply = await emu.next_message(1)
         await emu.press_button(1, "lang:az")
+        await emu.edit_text(1, message_id, "/help")  # an edited_message, as Telegram sends it
 
 Everything the driver can do in Python is also exposed as JSON under ``/_emulator/`` for when
 the emulator runs as its own process: ``python -m bot.emulator --port 8081``.
@@ -323,6 +324,8 @@ class _Chat:
     history: int
     last_message_id: int = 0
     messages: dict[int, SentMessage] = field(default_factory=dict)
+    #: What the user sent (message JSON by message_id): only these can they edit.
+    sent: dict[int, JSONDict] = field(default_factory=dict)
     events: deque[SentMessage] = field(init=False)
     event_count: int = 0  # events ever appended
     cursor: int = 0  # absolute index of the first event not yet read by the driver
@@ -355,6 +358,11 @@ class _Chat:
         self.messages[message.message_id] = message
         if len(self.messages) > self.history:
             del self.messages[next(iter(self.messages))]
+
+    def remember_sent(self, message: JSONDict) -> None:
+        self.sent[message["message_id"]] = message
+        if len(self.sent) > self.history:
+            del self.sent[next(iter(self.sent))]
 
     def unread(self) -> list[SentMessage]:
         first = self.event_count - len(self.events)
@@ -615,13 +623,34 @@ class BotApiEmulator:
             username=username,
             language_code=language_code,
         )
-        fields: JSONDict = {"text": text}
-        if text.startswith("/") and len(text) > 1:
-            command = text.split(maxsplit=1)[0]
-            fields["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": _utf16_len(command)}
-            ]
-        return await self._user_message(user_id, fields)
+        return await self._user_message(user_id, _text_fields(text))
+
+    async def edit_text(self, user_id: int, message_id: int, text: str) -> int:
+        """The user edits a text message they sent: the bot gets an ``edited_message``.
+
+        As in Telegram, only the user's own text messages can be edited, to a new non-empty
+        text of at most 4,096 characters; the update carries the original ``date`` and a new
+        ``edit_date``. Returns the update id.
+        """
+        chat = self._chats.get(user_id)
+        original = chat.sent.get(message_id) if chat else None
+        if chat is None or original is None:
+            raise LookupError(f"user {user_id} sent no message {message_id}")
+        if "text" not in original:
+            raise ValueError(f"message {message_id} has no text to edit")
+        if not text.strip() or len(text) > MAX_TEXT:
+            raise ValueError(f"a message text has 1 to {MAX_TEXT} characters")
+        if text == original["text"]:
+            raise ValueError("the text is unchanged: Telegram sends no edit")
+        edited = {k: v for k, v in original.items() if k != "entities"}
+        edited.update(_text_fields(text), edit_date=max(int(time.time()), original["date"]))
+        chat.remember_sent(edited)
+        return await self._enqueue(self._next_update_id(), "edited_message", edited)
+
+    def sent_messages(self, user_id: int) -> list[JSONDict]:
+        """What the user sent (as last edited), oldest first: their ``message_id`` to edit."""
+        chat = self._chats.get(user_id)
+        return [dict(message) for message in chat.sent.values()] if chat else []
 
     async def share_contact(
         self,
@@ -709,6 +738,7 @@ class BotApiEmulator:
             "date": int(time.time()),
             **fields,
         }
+        chat.remember_sent(message)
         return await self._enqueue(self._next_update_id(), "message", message)
 
     def _next_update_id(self) -> int:
@@ -1409,6 +1439,8 @@ class BotApiEmulator:
         action = request.match_info["action"]
         actions: dict[str, Callable[..., Any]] = {
             "send_text": self.send_text,
+            "edit_text": self.edit_text,
+            "sent_messages": self.sent_messages,
             "press_button": self.press_button,
             "share_contact": self.share_contact,
             "share_location": self.share_location,
@@ -1482,8 +1514,20 @@ _DRIVER_NUMBERS: dict[str, Callable[[str], Any]] = {
 
 
 _DRIVER_UPDATES = frozenset(
-    {"send_text", "press_button", "share_contact", "share_location", "send_photo", "inject_update"}
-)
+    {
+        "send_text", "edit_text", "press_button", "share_contact", "share_location",
+        "send_photo", "inject_update",
+    }
+)  # fmt: skip
+
+
+def _text_fields(text: str) -> JSONDict:
+    """A text message's fields: a leading /command gets its bot_command entity."""
+    fields: JSONDict = {"text": text}
+    if text.startswith("/") and len(text) > 1:
+        command = text.split(maxsplit=1)[0]
+        fields["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+    return fields
 
 
 def _driver_error(status: int, description: str) -> web.Response:

@@ -61,6 +61,7 @@ from domain.connection_fees import (
     quote_fee,
 )
 from domain.districts import District, district_candidates, find_district
+from domain.geography import in_azerbaijan
 from i18n import N_, _, current_locale, format_number
 from storage import applications
 from storage.models import Application, ObjectType
@@ -176,6 +177,10 @@ DISTRICT_QUESTION: Final = N_(
 LOCATION_QUESTION: Final = N_(
     "Please share the location of the object (📎 → Location), so we can find the nearest "
     "power centre. Or press «Use the district centre»."
+)
+OUTSIDE_AZERBAIJAN: Final = N_(
+    "This location is not in Azerbaijan. Please share the location of the object itself, or "
+    "press «Use the district centre»."
 )
 PHONE_QUESTION: Final = N_(
     "Your active mobile number: press «📱 Share my number» below, or type it (e.g. 050 123 45 67)."
@@ -924,6 +929,8 @@ async def type_district(update: Update, context: BotContext) -> int:
 async def shared_location(update: Update, context: BotContext) -> int:
     message = update.effective_message
     assert message is not None and message.location is not None
+    if not in_azerbaijan(message.location.latitude, message.location.longitude):
+        return await refuse(update, context, LOCATION, _(OUTSIDE_AZERBAIJAN))
     draft = draft_of(context)
     draft.latitude = message.location.latitude
     draft.longitude = message.location.longitude

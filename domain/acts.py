@@ -62,6 +62,7 @@ def act_facts(
     latitude: float,
     account_opened_on: date | None = None,
     already_billed_kwh: Decimal | None = None,
+    registered_on: date | None = None,
 ) -> ActFacts:
     """The engine's input from the act's findings; each rule set takes what it counts.
 
@@ -81,6 +82,7 @@ def act_facts(
         appliances_w=tuple(load.power_w for load in loads if load.kind == LoadKind.APPLIANCE),
         connected_receivers_w=sum((load.power_w for load in loads), Decimal(0)),
         already_billed_kwh=already_billed_kwh,
+        registered_on=registered_on,
     )
 
 

@@ -35,6 +35,8 @@ Choices a reader should know:
   (the billed kWh filled the low tiers when they were billed). A month may come out negative;
   the total is floored at 0 once, so a month billed too much offsets one billed too little.
 - The fixed monthly charge (from 2026) is never added: only energy is recalculated.
+- The payment deadline is ``due_days`` after the payment document (``registered_on``, the day
+  the amount is computed), or after ``issued_on`` when that is later or not known.
 - ``estimate`` is True when lighting hours were computed from the sun, not taken from a table.
 """
 
@@ -79,6 +81,10 @@ class ActFacts:
     appliances_w: tuple[Decimal, ...] = ()
     connected_receivers_w: Decimal | None = None  # item 8.17 only
     already_billed_kwh: Decimal | None = None  # for the whole period, if known
+    #: The day the additional payment document is issued (item 5.13): the act's registration,
+    #: where the amount is computed. The days to pay run from it, so an act registered late is
+    #: never due before the citizen could know the amount. None: the day of issue.
+    registered_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +272,8 @@ def _recalculate(
         already_billed_kwh=sum((m.billed_kwh for m in months), _ZERO),
         months=tuple(months),
         total=total.quantize(_CENT, rounding=ROUND_HALF_UP),
-        due_on=act.issued_on + timedelta(days=rules.due_days),
+        due_on=max(act.issued_on, act.registered_on or act.issued_on)
+        + timedelta(days=rules.due_days),
         estimate=lighting and table is None and days > 0,
     )
 

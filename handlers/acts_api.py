@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 from urllib.parse import quote
@@ -45,7 +45,7 @@ from domain.acts import (
 from domain.application_status import COMMENT_MAX
 from domain.districts import find_district
 from domain.identifiers import IdentifierError, parse_mobile_phone, parse_subscriber_code
-from domain.recalculation import default_rules
+from domain.recalculation import ActFacts, Recalculation, default_rules
 from handlers.health import SERVICES
 from handlers.staff_api import (
     _CONTROL,
@@ -80,10 +80,22 @@ LOADS_MAX: Final = 50
 INSPECTORS_MAX: Final = 10
 DESCRIPTION_MAX: Final = 100
 REFERENCE_MAX: Final = 64
-#: Larger than any household load (W) or payment (AZN) we would believe.
+#: Larger than any household's loads (W, each and all together) we would believe.
 POWER_MAX_W: Final = Decimal(1_000_000)
-AMOUNT_MAX: Final = Decimal("9999999999.99")
+#: kWh already billed: more than 1 MW all day for 11 years.
+KWH_MAX: Final = Decimal(100_000_000)
+#: One payment, and all payments of an act together (AZN); no act comes near it (1 MW for the
+#: 3-year limitation period is under 4 million AZN), and sums stay far inside Numeric(12, 2).
+AMOUNT_MAX: Final = Decimal("10000000.00")
 CENT: Final = Decimal("0.01")
+#: The detection and issue days: from 2000 (anything earlier is a typo; there is no tariff for
+#: it either). The last inspection and the account opening may lie further back (the period
+#: is capped by the limitation anyway), from 1950. No day after today (Baku).
+ACT_DAY_MIN: Final = date(2000, 1, 1)
+HISTORY_DAY_MIN: Final = date(1950, 1, 1)
+PAID_AT_MIN: Final = datetime(2000, 1, 1, tzinfo=UTC)
+#: How far another system's clock may run ahead of ours ("now" there is not future here).
+CLOCK_SKEW: Final = timedelta(minutes=5)
 
 ACT_FIELDS: Final = frozenset(
     {
@@ -130,16 +142,24 @@ def required_text(body: Mapping[str, Any], name: str, limit: int) -> str:
     return value
 
 
-def day_field(body: Mapping[str, Any], name: str, *, required: bool) -> date | None:
+def day_field(
+    body: Mapping[str, Any], name: str, *, required: bool, earliest: date, latest: date
+) -> date | None:
+    """A YYYY-MM-DD day from ``earliest`` to ``latest``."""
     value = text_field(body, name, required=required)
     if value is None:
         return None
     try:
         if not _DATE.fullmatch(value.strip()):
             raise ValueError("not YYYY-MM-DD")
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise invalid(name, f"{name}: a date as YYYY-MM-DD") from None
+    if day > latest:
+        raise invalid(name, f"{name}: not in the future")
+    if day < earliest:
+        raise invalid(name, f"{name}: not before {earliest.isoformat()}")
+    return day
 
 
 def decimal_field(
@@ -208,7 +228,7 @@ def loads_field(body: Mapping[str, Any]) -> tuple[Load, ...]:
     value = body.get("loads")
     if not isinstance(value, list) or not 1 <= len(value) <= LOADS_MAX:
         raise invalid("loads", f"loads: a list of 1..{LOADS_MAX} loads found")
-    loads = []
+    loads: list[Load] = []
     for index, item in enumerate(value):
         name = f"loads[{index}]"
         if not isinstance(item, dict) or set(item) - LOAD_FIELDS:
@@ -225,6 +245,8 @@ def loads_field(body: Mapping[str, Any]) -> tuple[Load, ...]:
             )
         description = short_text(item, "description", DESCRIPTION_MAX, required=False) or ""
         loads.append(Load(kind, power, description))
+    if sum(load.power_w for load in loads) > POWER_MAX_W:
+        raise invalid("loads", f"loads: at most {POWER_MAX_W} W together")
     return tuple(loads)
 
 
@@ -251,20 +273,28 @@ def enum_field(body: Mapping[str, Any], name: str, values: type[ViolationType]) 
 # --------------------------------------------------------------------------- registration
 
 
-def new_act(body: Mapping[str, Any], *, today: date) -> tuple[ViolationAct, str]:
-    """The act to store, computed; and who registered it. Refusals are :class:`ApiError`."""
+def new_act(
+    body: Mapping[str, Any], *, today: date, latest: date | None = None
+) -> tuple[ViolationAct, str]:
+    """The act to store, computed; and who registered it. Refusals are :class:`ApiError`.
+
+    ``today`` (Baku) registers it: it is due the rules' ``due_days`` after that, since the
+    amount (item 5.13's additional payment document) exists from then on, so an act entered
+    late is never due already. No day of the act may be after ``latest`` (default: today).
+    """
+    latest = latest or today
     number = required_text(body, "number", ACT_NUMBER_MAX).upper()
     if not _ACT_NUMBER.fullmatch(number):
         raise invalid("number", "number: letters, digits, - and /")
     code = code_value(required_text(body, "subscriber_code", 40))
     district = district_field(body, required=True)
     assert district is not None
-    detected_on = day_field(body, "detected_on", required=True)
-    last_inspection_on = day_field(body, "last_inspection_on", required=True)
+    act_day = {"earliest": ACT_DAY_MIN, "latest": latest}
+    history_day = {"earliest": HISTORY_DAY_MIN, "latest": latest}
+    detected_on = day_field(body, "detected_on", required=True, **act_day)
+    last_inspection_on = day_field(body, "last_inspection_on", required=True, **history_day)
     assert detected_on is not None and last_inspection_on is not None
-    issued_on = day_field(body, "issued_on", required=False) or detected_on
-    if issued_on > today:
-        raise invalid("issued_on", "issued_on: not in the future")
+    issued_on = day_field(body, "issued_on", required=False, **act_day) or detected_on
     signed = body.get("signed")
     if type(signed) is not bool:
         raise invalid("signed", "signed: true, or false when the consumer refused to sign")
@@ -278,6 +308,9 @@ def new_act(body: Mapping[str, Any], *, today: date) -> tuple[ViolationAct, str]
         known = ", ".join(r.id for r in rules.rule_sets)
         raise invalid("rule_set", f"rule_set: one of {known}") from None
     latitude = find_district(district).latitude  # type: ignore[union-attr]
+    billed = decimal_field(body, "already_billed_kwh", _DECIMAL, required=False)
+    if billed is not None and billed > KWH_MAX:
+        raise invalid("already_billed_kwh", f"already_billed_kwh: at most {KWH_MAX} kWh")
     facts = act_facts(
         violation=violation,
         loads=loads,
@@ -285,13 +318,22 @@ def new_act(body: Mapping[str, Any], *, today: date) -> tuple[ViolationAct, str]
         last_inspection_on=last_inspection_on,
         issued_on=issued_on,
         latitude=latitude,
-        account_opened_on=day_field(body, "account_opened_on", required=False),
-        already_billed_kwh=decimal_field(body, "already_billed_kwh", _DECIMAL, required=False),
+        account_opened_on=day_field(body, "account_opened_on", required=False, **history_day),
+        already_billed_kwh=billed,
+        registered_on=today,
     )
     try:
         calc = rules.recalculate(facts, rule_set=rule_set.id)
     except (ValueError, LookupError) as error:  # LookupError: a month before any known tariff
         raise ApiError(422, "invalid_act", str(error)) from None
+    if calc.total <= 0:
+        field, why = zero_amount_cause(calc, facts)
+        raise ApiError(422, "zero_amount", f"{field}: {why}; there is nothing to pay", field=field)
+    if calc.total > AMOUNT_MAX:
+        raise ApiError(
+            422, "amount_too_large", f"loads: the act comes to more than {AMOUNT_MAX} AZN",
+            field="loads",
+        )  # fmt: skip
     act = ViolationAct(
         number=number,
         subscriber_code=code,
@@ -319,10 +361,23 @@ def new_act(body: Mapping[str, Any], *, today: date) -> tuple[ViolationAct, str]
     return act, actor_field(body)
 
 
+def zero_amount_cause(calc: Recalculation, facts: ActFacts) -> tuple[str, str]:
+    """The field that makes an act come to 0.00 AZN, and why (for the 422)."""
+    if calc.already_billed_kwh > 0:
+        return "already_billed_kwh", "the kWh already billed cover the recalculated kWh"
+    if calc.days == 0:
+        if "limitation" in calc.capped_by:
+            return "issued_on", "the limitation period leaves no day before the detection day"
+        if facts.hidden_line and facts.account_opened_on == facts.detected_on:
+            return "account_opened_on", "the account was opened on the detection day"
+        return "last_inspection_on", "no day between the last inspection and the detection day"
+    return "loads", f"the loads found come to 0.00 AZN under {calc.rule_set_id}"
+
+
 async def post_act(request: web.Request) -> web.Response:
     body = json_object(await read_body(request), ACT_FIELDS)
     now = utcnow()
-    act, actor = new_act(body, today=baku_today(now))
+    act, actor = new_act(body, today=baku_today(now), latest=baku_today(now + CLOCK_SKEW))
     async with request.app[SERVICES].sessions.begin() as session:
         try:
             await acts.register(session, act, actor=actor)
@@ -439,19 +494,26 @@ async def get_act(request: web.Request) -> web.Response:
 # --------------------------------------------------------------------------- payment and status
 
 
-def moment_field(body: Mapping[str, Any], name: str, default: datetime) -> datetime:
+def moment_field(body: Mapping[str, Any], name: str, now: datetime) -> datetime:
+    """An ISO 8601 date-time with its offset, from :data:`PAID_AT_MIN` until now (UTC)."""
     value = text_field(body, name, required=False)
     if value is None:
-        return default
+        return now
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise invalid(name, f"{name}: an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
         raise invalid(name, f"{name}: with its offset, e.g. 2026-03-01T09:00:00+04:00")
-    if moment > default:
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved by its offset: far outside the bounds anyway
+        raise invalid(name, f"{name}: not before {PAID_AT_MIN.year}") from None
+    if moment > now + CLOCK_SKEW:
         raise invalid(name, f"{name}: not in the future")
-    return moment.astimezone(UTC)
+    if moment < PAID_AT_MIN:
+        raise invalid(name, f"{name}: not before {PAID_AT_MIN.year}")
+    return moment
 
 
 async def post_payment(request: web.Request) -> web.Response:
@@ -461,7 +523,7 @@ async def post_payment(request: web.Request) -> web.Response:
     amount = decimal_field(body, "amount", _MONEY, required=True)
     assert amount is not None
     if not 0 < amount <= AMOUNT_MAX:
-        raise invalid("amount", "amount: more than 0 AZN")
+        raise invalid("amount", f"amount: more than 0 and at most {AMOUNT_MAX} AZN")
     reference = required_text(body, "reference", REFERENCE_MAX)
     paid_at = moment_field(body, "paid_at", now)
     actor = actor_field(body)
@@ -471,10 +533,23 @@ async def post_payment(request: web.Request) -> web.Response:
             raise act_not_found(number)
         if act.status == ActStatus.CANCELLED:
             raise ApiError(409, "cancelled", f"act {number} is cancelled; nothing to pay")
+        if paid_at.astimezone(BAKU).date() < act.issued_on:
+            raise ApiError(
+                422, "before_act", f"paid_at: before the act was issued ({act.issued_on})",
+                field="paid_at",
+            )  # fmt: skip
         try:
             recorded = await acts.record_payment(
-                session, number, amount=amount, paid_at=paid_at, reference=reference, actor=actor
-            )
+                session, number, amount=amount, paid_at=paid_at, reference=reference, actor=actor,
+                paid_max=AMOUNT_MAX,
+            )  # fmt: skip
+        except acts.PaymentLimit:
+            raise ApiError(
+                422,
+                "too_much_paid",
+                f"amount: the act's payments would add up to more than {AMOUNT_MAX} AZN",
+                field="amount",
+            ) from None
         except acts.PaymentConflict:
             raise ApiError(
                 409, "reference_reused", f"payment {reference} was recorded with another amount"

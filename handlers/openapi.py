@@ -20,6 +20,7 @@ from domain.application_status import COMMENT_MAX, ApplicationStatus, Transition
 from domain.recalculation import default_rules
 from handlers import acts_api
 from handlers import staff_api as api
+from handlers.acts_api import ACT_DAY_MIN, HISTORY_DAY_MIN
 from storage.models import ObjectType
 
 PATH: Final = f"{api.PREFIX}/openapi.json"
@@ -451,7 +452,7 @@ ACT_FIELDS: Final[dict[str, Schema]] = {
     "last_inspection_on": nullable(day("The last inspection before it")),
     "account_opened_on": nullable(day("When the personal account was opened")),
     "issued_on": day("When the act was issued"),
-    "due_on": day("The payment deadline"),
+    "due_on": day("The payment deadline: the rules' days to pay after registration"),
     "days_left": {"type": "integer", "description": "Until due_on (Baku): 0 on it, < 0 after"},
     "signed": {"type": "boolean", "description": "False: the consumer refused to sign"},
     "inspectors": {"type": "array", "items": {"type": "string"}},
@@ -509,16 +510,23 @@ ACT_REQUEST: Final[Schema] = request(
         "consumer_phone": nullable(
             {"type": "string", "description": "Azerbaijani mobile number; told by SMS"}
         ),
-        "detected_on": day("The detection day (YYYY-MM-DD)"),
-        "last_inspection_on": day("The last inspection day, not after detected_on"),
-        "account_opened_on": nullable(day("Needed for a hidden line")),
-        "issued_on": nullable(day("Default: detected_on; not in the future")),
+        "detected_on": day(
+            f"The detection day (YYYY-MM-DD), from {ACT_DAY_MIN}, not in the future"
+        ),
+        "last_inspection_on": day(
+            f"The last inspection day, from {HISTORY_DAY_MIN}, not after detected_on"
+        ),
+        "account_opened_on": nullable(
+            day(f"Needed for a hidden line; from {HISTORY_DAY_MIN}, not after detected_on")
+        ),
+        "issued_on": nullable(day(f"Default: detected_on; from {ACT_DAY_MIN}, not in the future")),
         "violation_type": ref("ViolationType"),
         "loads": {
             "type": "array",
             "items": ref("LoadRequest"),
             "minItems": 1,
             "maxItems": acts_api.LOADS_MAX,
+            "description": f"At most {acts_api.POWER_MAX_W} W together",
         },
         "signed": {"type": "boolean", "description": "False: the consumer refused to sign"},
         "inspectors": {
@@ -528,7 +536,13 @@ ACT_REQUEST: Final[Schema] = request(
             "maxItems": acts_api.INSPECTORS_MAX,
         },
         "already_billed_kwh": nullable(
-            decimal_input(acts_api._DECIMAL, "kWh billed over the period", positive=False)
+            decimal_input(
+                acts_api._DECIMAL,
+                f"kWh billed over the period, at most {acts_api.KWH_MAX}; if they cover the "
+                "recalculated kWh, the act is refused (422 zero_amount)",
+                positive=False,
+                maximum=float(acts_api.KWH_MAX),
+            )
         ),
         "rule_set": nullable(
             {
@@ -559,12 +573,17 @@ ACT_SCHEMAS: Final[dict[str, Schema]] = {
         {
             "amount": decimal_input(
                 acts_api._MONEY,
-                "AZN, more than 0",
+                f"AZN, more than 0, at most {acts_api.AMOUNT_MAX} (all of the act's payments "
+                "together too)",
                 positive=True,
                 maximum=float(acts_api.AMOUNT_MAX),
             ),
             "paid_at": nullable(
-                timestamp("With its offset; not in the future. Default: now")
+                timestamp(
+                    f"With its offset; from {acts_api.PAID_AT_MIN.year}, not in the future "
+                    f"(our clock + {int(acts_api.CLOCK_SKEW.total_seconds() // 60)} min), not "
+                    "before the act's issue day. Default: now"
+                )
                 | {"examples": ["2026-03-01T09:00:00+04:00"]}
             ),
             "reference": text(
@@ -676,7 +695,11 @@ REGISTER_ACT_OPERATION: Final = {
         **common("400", "401"),
         "409": error("An act with this number is already registered (error: exists)"),
         "413": TOO_LARGE,
-        "422": error("The dates do not make an act that can be computed (error: invalid_act)"),
+        "422": error(
+            "The dates do not make an act that can be computed (error: invalid_act), or it "
+            "comes to 0.00 AZN (error: zero_amount) or more than the largest amount "
+            "(error: amount_too_large); field names the cause"
+        ),
         **common("503"),
     },
 }
@@ -708,6 +731,10 @@ PAYMENT_OPERATION: Final = {
             "another amount (error: reference_reused)"
         ),
         "413": TOO_LARGE,
+        "422": error(
+            "Paid before the act was issued (error: before_act, field: paid_at), or the act's "
+            "payments would add up to more than the largest amount (error: too_much_paid)"
+        ),
         **common("503"),
     },
 }

@@ -41,6 +41,10 @@ class PaymentConflict(Exception):
     """The same payment reference was recorded before with a different amount."""
 
 
+class PaymentLimit(Exception):
+    """A new payment would take the act's payments past the caller's ``paid_max``."""
+
+
 # --------------------------------------------------------------------------- registration
 
 
@@ -161,12 +165,14 @@ async def record_payment(
     paid_at: datetime,
     reference: str,
     actor: str,
+    paid_max: Decimal | None = None,
 ) -> PaymentRecorded:
     """Add a payment; once the payments cover the amount, the act becomes paid.
 
     A repeat of the same reference with the same amount is a no-op; with another amount it is
-    :class:`PaymentConflict`. Payments on a cancelled act are refused by the caller's check of
-    :func:`payable`.
+    :class:`PaymentConflict`. A new payment that would make the act's payments add up to more
+    than ``paid_max`` is :class:`PaymentLimit` (a repeat is still a no-op). Payments on a
+    cancelled act are refused by the caller's check of :func:`payable`.
     """
     act = await by_number(session, number)
     if act is None:
@@ -179,6 +185,8 @@ async def record_payment(
         if existing.amount != amount:
             raise PaymentConflict(reference)
         return PaymentRecorded(act, existing, False, None)
+    if paid_max is not None and (act.paid_amount or Decimal(0)) + amount > paid_max:
+        raise PaymentLimit(reference)
     payment = ActPayment(
         act_id=act.id, amount=amount, paid_at=paid_at, reference=reference, actor=actor
     )

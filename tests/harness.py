@@ -53,6 +53,12 @@ class Citizen:
             self.user_id, text, first_name=self.first_name, language_code=self.language_code
         )
 
+    async def edits(self, old_text: str, new_text: str) -> None:
+        """Edit the newest message this citizen sent with ``old_text`` (Telegram: *Edit*)."""
+        sent = [m for m in self.emulator.sent_messages(self.user_id) if m.get("text") == old_text]
+        assert sent, f"{self.user_id} sent no message {old_text!r}"
+        await self.emulator.edit_text(self.user_id, sent[-1]["message_id"], new_text)
+
     async def presses(self, callback_data: str) -> None:
         await self.emulator.press_button(self.user_id, callback_data)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat.context import Services
@@ -241,7 +241,8 @@ async def test_an_act_under_item_8_17_is_priced_month_by_month(api: Api) -> None
     # The rules in force on 10 March 2025 are item 8.17's: every load found (1500 W + 500 W =
     # 2000 W) for 24 h a day → 2000 × 24 / 1000 = 48 kWh a day, over at most 3 months before
     # the detection day: from 10 December 2024 (the last inspection, 1 June 2024, is earlier)
-    # until 9 March 2025 (the detection day is not counted). Due 10 days after issue.
+    # until 9 March 2025 (the detection day is not counted). Due 10 days after registration
+    # (today): the amount, the payment document of item 5.13, exists from then on.
     #
     # month     days  kWh                tariff       price (marginal tiers, qəpik/kWh)
     # 2024-12   22    22 × 48 = 1056     tc-14-2021   200 × 8 + 100 × 9 + 756 × 13 = 123.28
@@ -276,7 +277,8 @@ async def test_an_act_under_item_8_17_is_priced_month_by_month(api: Api) -> None
     assert [(t["from_kwh"], t["to_kwh"], t["rate_qepik"], t["kwh"]) for t in tiers] == [
         ("0", "200", "8", "200"), ("200", "300", "9", "100"), ("300", None, "13", "756.00")
     ]  # fmt: skip
-    assert calculation["due_on"] == "2025-03-20"
+    due_on = baku_today() + timedelta(days=10)
+    assert calculation["due_on"] == due_on.isoformat()
     assert calculation["estimate"] is False
 
     assert {k: answer[k] for k in answer if k not in {"calculation", "history", "created_at"}} == {
@@ -290,8 +292,8 @@ async def test_an_act_under_item_8_17_is_priced_month_by_month(api: Api) -> None
         "last_inspection_on": "2024-06-01",
         "account_opened_on": None,
         "issued_on": "2025-03-10",
-        "due_on": "2025-03-20",
-        "days_left": (date(2025, 3, 20) - baku_today()).days,
+        "due_on": due_on.isoformat(),
+        "days_left": 10,
         "signed": False,
         "inspectors": ["Əliyev Ə.", "Həsənov R."],
         "loads": [
@@ -322,7 +324,7 @@ async def test_an_act_under_item_8_17_is_priced_month_by_month(api: Api) -> None
     assert await get_act(api) == without_notices(answer)
     assert await get_act(api, NUMBER.lower()) == without_notices(answer)
     act = await stored_act(api.services)
-    assert (act.amount, act.status, act.due_on) == (Decimal("558.28"), "open", date(2025, 3, 20))
+    assert (act.amount, act.status, act.due_on) == (Decimal("558.28"), "open", due_on)
 
 
 @pytest.mark.parametrize(
@@ -355,7 +357,9 @@ async def test_kwh_and_money_are_rounded_as_the_rules_say(api: Api) -> None:
         ("2025-02", 3, "23.98", "2.01")
     ]
     assert answer["calculation"]["capped_by"] == []
-    assert (answer["amount"], answer["due_on"]) == ("2.01", "2025-02-14")
+    assert (answer["amount"], answer["due_on"]) == (
+        "2.01", (baku_today() + timedelta(days=10)).isoformat()
+    )  # fmt: skip
 
 
 async def test_the_legacy_rule_set_may_be_named(api: Api) -> None:
@@ -791,8 +795,19 @@ async def test_an_open_act_may_be_cancelled_and_then_nothing_else(api: Api) -> N
     assert len(await outbox_rows(api.services)) == 2
 
 
+async def make_overdue(services: Services, number: str = NUMBER) -> None:
+    """Registered today, an act is due in 10 days: move its deadline to yesterday."""
+    async with services.sessions.begin() as session:
+        await session.execute(
+            update(ViolationAct)
+            .where(ViolationAct.number == number)
+            .values(due_on=baku_today() - timedelta(days=1))
+        )
+
+
 async def test_after_the_due_date_disconnection_then_court(api: Api) -> None:
-    await register(api)  # due 20 March 2025: long past
+    await register(api)
+    await make_overdue(api.services)
     status, answer = await change_status(api, {"status": "disconnected", "actor": "lawyer"})
     assert status == 200, answer
     assert (answer["status"], answer["allowed_targets"]) == (

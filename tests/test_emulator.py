@@ -176,6 +176,40 @@ async def test_user_updates_decode(emu: BotApiEmulator, bot: Bot) -> None:
     assert photo is not None and photo.caption == "sayğac" and len(photo.photo) == 2
 
 
+async def test_a_user_edits_only_their_own_text_messages(emu: BotApiEmulator, bot: Bot) -> None:
+    await emu.send_text(5, "Aysel")
+    await emu.send_text(5, "/start")
+    await emu.share_contact(5, "+994501234567")
+    sent = emu.sent_messages(5)
+    assert [(m["message_id"], m.get("text")) for m in sent] == [
+        (1, "Aysel"), (2, "/start"), (3, None)
+    ]  # fmt: skip
+    await emu.edit_text(5, 1, "Aytən")
+    await emu.edit_text(5, 1, "/help me")
+    *_, first, second = await bot.get_updates()
+    assert first.message is None and first.edited_message is not None
+    edited = first.edited_message
+    assert (edited.message_id, edited.text, edited.chat.id, edited.from_user.id) == (  # type: ignore[union-attr]
+        1, "Aytən", 5, 5
+    )  # fmt: skip
+    assert edited.edit_date is not None and edited.date <= edited.edit_date
+    again = second.edited_message
+    assert again is not None and again.text == "/help me"
+    assert again.entities[0].type == "bot_command" and again.entities[0].length == 5
+    assert emu.sent_messages(5)[0]["text"] == "/help me"
+
+    await bot.send_message(5, "Adınız?")  # the bot's message 4: not the user's to edit
+    for message_id, text, error in [
+        (4, "x", LookupError), (99, "x", LookupError), (3, "x", ValueError),
+        (1, "/help me", ValueError), (1, "  ", ValueError), (1, "x" * 4097, ValueError),
+    ]:  # fmt: skip
+        with pytest.raises(error):
+            await emu.edit_text(5, message_id, text)
+    with pytest.raises(LookupError):
+        await emu.edit_text(6, 1, "x")  # no such user
+    assert await bot.get_updates(offset=second.update_id + 1, timeout=0) == ()
+
+
 async def test_application_dialogue(emu: BotApiEmulator) -> None:
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
@@ -544,6 +578,11 @@ async def test_driver_http_endpoints(
     status, body = await call("press_button", user_id=4, callback_data="nope")
     assert status == 400 and "buttons on screen" in body["description"]
     assert (await call("send_text", user_id=4))[0] == 400  # missing text
+    async with http.get(f"{driver}/sent_messages", params={"user_id": "4"}) as response:
+        assert (await response.json())["result"][0]["text"] == "/start"
+    status, body = await call("edit_text", user_id=4, message_id=1, text="/help")
+    assert status == 200 and isinstance(body["result"]["update_id"], int)
+    assert (await call("edit_text", user_id=4, message_id=4, text="x"))[0] == 400  # the bot's
 
     status, body = await call("faults", block_chat=[4], fail_every={"n": 0})
     assert status == 200 and body["result"]["blocked_chats"] == [4]

@@ -283,6 +283,22 @@ def test_nothing_to_recalculate_on_the_inspection_day() -> None:
     assert (result.days, result.months, result.total) == (0, (), D(0))
 
 
+def test_the_days_to_pay_run_from_the_registration() -> None:
+    # Item 5.13: the payment document is issued from the act; here that is the registration,
+    # where the amount is computed. Entered 25 days after issue, the act is due 10 days later.
+    late = recalculate(act(sockets_found=True, registered_on=date(2024, 5, 26)), rule_set=LEGACY)
+    assert late.due_on == date(2024, 6, 5)
+    same_day = recalculate(act(sockets_found=True, registered_on=date(2024, 5, 1)), rule_set=LEGACY)
+    assert (
+        same_day.due_on
+        == date(2024, 5, 11)
+        == recalculate(act(sockets_found=True), rule_set=LEGACY).due_on
+    )
+    # a registration day before the act's issue cannot move the deadline before the issue
+    early = recalculate(act(sockets_found=True, registered_on=date(2024, 4, 1)), rule_set=LEGACY)
+    assert early.due_on == date(2024, 5, 11)
+
+
 def test_fixed_charge_is_not_added() -> None:
     # January 2026: 10 days × 14.4 kWh = 144 kWh × 0.084 = 12.096 → 12.10 AZN, no 1 AZN charge.
     facts = act(
