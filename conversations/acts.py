@@ -13,7 +13,7 @@ file), so it reveals nothing about the account or its acts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
@@ -442,7 +442,7 @@ async def send_objection(update: Update, context: BotContext) -> int:
         act = await acts.act_of_citizen(session, citizen.id, draft["number"])
         if act is not None:
             receipt, answer_due, due_on = await file_objection(
-                session, context, act, citizen, draft, moment
+                session, context.services.staff_ids, act, citizen, draft, moment
             )
     if act is None:
         return await show_list(update, context)
@@ -462,7 +462,7 @@ async def send_objection(update: Update, context: BotContext) -> int:
 
 async def file_objection(
     session: AsyncSession,
-    context: BotContext,
+    staff_ids: Iterable[int],
     act: ViolationAct,
     citizen: Citizen,
     draft: dict[str, Any],
@@ -479,7 +479,7 @@ async def file_objection(
     )
     answer_due = objection_answer_due(moment.astimezone(BAKU).date())
     await act_notices.queue_objection_for_staff(
-        session, act, stored, staff_ids=context.services.staff_ids, answer_due=answer_due
+        session, act, stored, staff_ids=staff_ids, answer_due=answer_due
     )
     return stored.receipt_number, answer_due, act.due_on
 

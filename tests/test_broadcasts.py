@@ -156,6 +156,21 @@ async def test_a_district_broadcast_reaches_only_that_district(
         assert "Sumqayıt" in (listing.text or "")
 
 
+async def test_cancelling_when_nothing_runs_is_answered_at_once(
+    engine: AsyncEngine, emulator: BotApiEmulator
+) -> None:
+    """The answer was sent inside the transaction: on SQLite (one connection) the reply's
+    count in the inbox waited for the connection its own handler held, 30 s of a frozen bot."""
+    async with bot_on_emulator(engine, emulator, staff_ids=[STAFF]):
+        staff = Person(emulator, STAFF, first_name="Rəşad")
+        await choose_language(staff, "az")
+        for _ in range(2):  # the second waited for the first one's connection
+            started = time.monotonic()
+            await staff.says("/broadcast_cancel")
+            await staff.sees(az("There is no running broadcast to cancel."))
+            assert time.monotonic() - started < 5
+
+
 @pytest.mark.parametrize("command", ["/broadcast", "/broadcasts", "/broadcast_cancel 1"])
 async def test_a_citizen_cannot_start_see_or_cancel_a_broadcast(
     engine: AsyncEngine, emulator: BotApiEmulator, session_factory: Sessions, command: str
