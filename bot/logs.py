@@ -1,4 +1,9 @@
-"""Logging: plain or one JSON object per line, always with personal data masked."""
+"""Logging: plain or one JSON object per line, always with personal data masked.
+
+Lines an outsider can repeat at will are written at most once a minute per kind
+(observability/log_limits.py; aiohttp's malformed-request lines too, by a filter the HTTP
+server installs); loggers that repeat themselves are kept at WARNING.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,13 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Final
 
 from domain.privacy import mask_personal_data
+
+#: Loggers that repeat themselves: httpx logs every Bot API call (with the token in the URL),
+#: apscheduler every run of a job (the inbox sweep runs every few seconds).
+QUIET_LOGGERS: Final = ("httpx", "aiohttp.access", "apscheduler.executors", "apscheduler.scheduler")
 
 
 class MaskingFormatter(logging.Formatter):
@@ -37,6 +47,5 @@ def configure(level: str, fmt: str = "text") -> None:
     else:
         handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    # httpx logs every Bot API call (with the token in the URL) at INFO.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))

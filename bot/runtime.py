@@ -35,6 +35,7 @@ from domain.power_centres import SAMPLE_POWER_CENTRES_FILE
 from integrations.citizen_registry import CitizenRegistry, HttpCitizenRegistry, TypedIn
 from integrations.power_centres import CsvPowerCentres, HttpGis, PowerCentres
 from integrations.subscribers import HttpBilling, StoredSubscribers, SubscriberDirectory
+from observability.log_limits import limit_http_server_log
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade_to_head
 
@@ -183,12 +184,13 @@ async def http_server(
     (a standby stores webhook updates too; the receiver handles them); ``receiving`` tells
     /healthz which role the process has.
     """
+    limit_http_server_log()  # a malformed request: no traceback, a line a minute
     app = web.Application(client_max_size=1024 * 1024)
     app[handlers.health.SERVICES] = services
     if receiving is not None:
         app[handlers.health.RECEIVING] = receiving
     app.add_routes(handlers.health.routes())
-    app.add_routes(handlers.metrics.routes())
+    app.add_routes(handlers.metrics.routes(settings.metrics_token))
     app.add_routes(handlers.staff_api.routes(settings.staff_api_token))
     app.add_routes(handlers.acts_api.routes(settings.staff_api_token))
     app.add_routes(handlers.openapi.routes())

@@ -33,12 +33,16 @@ class Settings(BaseSettings):
     staff_api_token: SecretStr | None = None
     sms_webhook_secret: SecretStr | None = None
     sms_webhook_public_url: str | None = None
+    # the secret of a Twilio SharedKey, for X-Twilio-Webhooks-Signature-Settings signatures
+    sms_webhook_shared_key: SecretStr | None = None
     sms_queries_per_hour: int = Field(default=10, ge=1)
     sms_transliterate: bool = True
     sms_provider_url: str | None = None
     smtp_url: str | None = None
     webhook_url: str | None = None
     webhook_secret_token: SecretStr | None = None
+    # GET /metrics wants "Authorization: Bearer <token>" when set; open when not (local use)
+    metrics_token: SecretStr | None = None
     power_centres_file: Path | None = None
     gis_url: str | None = None
     citizen_registry_url: str | None = None

@@ -1,11 +1,18 @@
-"""``GET /metrics``: Prometheus text format; database gauges are read at each scrape."""
+"""``GET /metrics``: Prometheus text format; database gauges are read at each scrape.
+
+Open by default (local use); with ``METRICS_TOKEN`` set it wants ``Authorization: Bearer
+<token>`` (compared in constant time, as bytes) and answers 401 otherwise.
+"""
 
 from __future__ import annotations
 
+import hmac
+import logging
 from typing import Final
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from handlers.health import SERVICES
@@ -16,8 +23,11 @@ from observability import (
     OUTBOX_DEPTH,
     REGISTRY,
 )
+from observability.log_limits import LogLimit
 from storage import broadcasts, inbox
 from storage.models import Channel, OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
 
 PATH: Final = "/metrics"
 
@@ -43,11 +53,34 @@ async def read_database_gauges(request: web.Request) -> None:
             BROADCAST_SENT.labels(str(broadcast.id)).set(progress.sent)
 
 
-async def metrics(request: web.Request) -> web.Response:
-    await read_database_gauges(request)
-    body = generate_latest(REGISTRY)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+def bearer(request: web.Request) -> bytes | None:
+    """The token of ``Authorization: Bearer <token>`` as the bytes received, or None."""
+    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return given.strip().encode("utf-8", "surrogateescape")
 
 
-def routes() -> list[web.RouteDef]:
+def routes(token: SecretStr | None = None) -> list[web.RouteDef]:
+    secret = token.get_secret_value().strip() if token is not None else ""
+    expected = secret.encode() if secret else None
+    refusals = LogLimit()
+
+    async def metrics(request: web.Request) -> web.Response:
+        if expected is not None:
+            given = bearer(request)
+            if given is None or not hmac.compare_digest(given, expected):
+                refusals.warning(
+                    log, "metrics-bad-token", "/metrics without a valid token from %s",
+                    request.remote,
+                )  # fmt: skip
+                return web.Response(
+                    status=401,
+                    text="send Authorization: Bearer <METRICS_TOKEN>\n",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        await read_database_gauges(request)
+        body = generate_latest(REGISTRY)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
     return [web.get(PATH, metrics, allow_head=False)]

@@ -38,6 +38,7 @@ from domain.application_status import (
 )
 from handlers.health import SERVICES
 from i18n import BAKU
+from observability.log_limits import LogLimit
 from storage import status_changes
 from storage.models import Application, ApplicationStatusChange
 
@@ -66,6 +67,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+#: Anyone can send a bad token: one line a minute, with a count of the others (the process's
+#: staff API and acts API share it).
+BAD_TOKENS = LogLimit()
 
 
 class ApiError(Exception):
@@ -126,7 +130,10 @@ def authorize(request: web.Request, expected: bytes) -> None:
     scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
     given_bytes = given.strip().encode("utf-8", "surrogatepass")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given_bytes, expected):
-        log.warning("Staff API call without a valid token from %s", request.remote)
+        BAD_TOKENS.warning(
+            log, "staff-api-bad-token", "Staff API call without a valid token from %s",
+            request.remote,
+        )  # fmt: skip
         raise ApiError(
             401,
             "unauthorized",
@@ -353,10 +360,13 @@ async def read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise too_large
     body = bytearray()
-    while chunk := await request.content.read(MAX_BODY + 1 - len(body)):
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise too_large
+    try:
+        while chunk := await request.content.read(MAX_BODY + 1 - len(body)):
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise too_large
+    except web.RequestPayloadError:  # a Content-Encoding the body does not match
+        raise ApiError(400, "bad_body_encoding", "the body does not match its encoding") from None
     return bytes(body)
 
 
