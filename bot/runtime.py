@@ -67,6 +67,7 @@ def make_services(settings: Settings, engine: AsyncEngine) -> Services:
         citizen_registry=registry,
         subscribers=subscribers,
         locales=SavedLocales(sessions),
+        sms_caps=settings.sms_caps(),
     )
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from storage.phone_verifications import SmsCaps
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 
@@ -37,6 +40,12 @@ class Settings(BaseSettings):
     sms_webhook_shared_key: SecretStr | None = None
     sms_queries_per_hour: int = Field(default=10, ge=1)
     sms_transliterate: bool = True
+    # caps on verification codes by SMS, against SMS pumping (see storage/phone_verifications.py)
+    sms_code_numbers_per_account: int = Field(default=3, ge=1)
+    sms_codes_per_account: int = Field(default=5, ge=1)
+    sms_codes_per_phone: int = Field(default=5, ge=1)
+    sms_codes_daily_budget: int = Field(default=1000, ge=1)
+    sms_codes_budget_alarm_percent: int = Field(default=80, ge=1, le=100)
     sms_provider_url: str | None = None
     smtp_url: str | None = None
     webhook_url: str | None = None
@@ -122,6 +131,17 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    def sms_caps(self) -> SmsCaps:
+        from storage.phone_verifications import SmsCaps
+
+        return SmsCaps(
+            numbers_per_account=self.sms_code_numbers_per_account,
+            codes_per_account=self.sms_codes_per_account,
+            codes_per_phone=self.sms_codes_per_phone,
+            daily_budget=self.sms_codes_daily_budget,
+            alarm_percent=self.sms_codes_budget_alarm_percent,
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -13,6 +13,7 @@ from chat.locales import SavedLocales, update_saved_locale
 from integrations.citizen_registry import CitizenRegistry
 from integrations.power_centres import PowerCentres
 from integrations.subscribers import SubscriberDirectory
+from storage.phone_verifications import SmsCaps
 
 SERVICES_KEY = "services"
 
@@ -28,6 +29,7 @@ class Services:
     citizen_registry: CitizenRegistry
     subscribers: SubscriberDirectory
     locales: SavedLocales
+    sms_caps: SmsCaps = field(default_factory=SmsCaps)
 
 
 #: The bot's rate limiter arguments are delivery.governor.Pace (chat/ may not import delivery/).

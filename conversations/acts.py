@@ -3,7 +3,9 @@
 A chat may follow a subscriber code only when the billing system's phone on file for that code
 is the citizen's verified phone (shared as a contact from their own account, or proved with an
 SMS code). A refusal says the same whatever the reason (unknown code, another phone, no phone on
-file), so it reveals nothing about the account or its acts.
+file), so it reveals nothing about the account or its acts. For the same reason a code by SMS
+goes only to the number on file for the code being added; any other number gets the same answer
+and a decoy that the SMS caps count like a code (conversations/phone_check.py), but no SMS.
 
     LIST ──add──▶ CODE ──(no verified phone)──▶ PHONE ──typed──▶ PHONE_CODE
       │             └──────────── the link is checked ◀──────────────┘
@@ -44,7 +46,7 @@ from conversations.texts import reason_text
 from delivery import act_notices
 from domain import identifiers
 from domain.acts import BAKU, ActStatus, objection_answer_due
-from i18n import _, current_locale, format_date
+from i18n import N_, _, current_locale, format_date
 from integrations.subscribers import DirectoryUnavailable
 from storage import acts, citizens
 from storage.models import Citizen, ViolationAct
@@ -65,6 +67,14 @@ NOT_LINKED: Final = (
     "We could not add this subscriber code: it is not registered to your confirmed number "
     "{phone}. If the account is yours, please have your mobile number recorded for it at an "
     "Azərişıq service centre or by calling 199, then try again."
+)
+#: The same whether the typed number is on file (a code is sent) or not (nothing is sent).
+CODE_ON_ITS_WAY: Final = N_(
+    "If {phone} is the number on file for this subscriber code, a 6-digit code is on its way "
+    "to it by SMS. Please type it here (it is valid for 5 minutes):"
+)
+DIRECTORY_DOWN: Final = N_(
+    "We cannot check subscriber codes right now. Please try again in a few minutes."
 )
 
 
@@ -252,18 +262,37 @@ async def typed_phone(update: Update, context: BotContext) -> int:
         await say(update, "⚠️ " + reason_text(error))
         return await ask_phone(update)
     state(context)["phone"] = phone
-    if not await phone_check.send_code(update, context, phone):
+    sent = await request_code(update, context, phone)
+    if sent is None:
+        return ConversationHandler.END
+    if sent is phone_check.Sent.REFUSED:
         return await ask_phone(update)
-    return await ask_sms_code(update, phone)
+    return await ask_sms_code(update, phone, fresh=sent is phone_check.Sent.SENT)
 
 
-async def ask_sms_code(update: Update, phone: str) -> int:
+async def request_code(update: Update, context: BotContext, phone: str) -> phone_check.Sent | None:
+    """A code by SMS only to the number on file for the pending subscriber code, a decoy else.
+
+    Either way the caps count it and the citizen reads the same answer, so trying numbers
+    teaches nothing about the account, and an unrelated number is never texted.
+    None: the directory does not answer (said so).
+    """
+    code = state(context).get("code")
+    on_file: str | None = None
+    if isinstance(code, str):
+        try:
+            on_file = await context.services.subscribers.phone_of(code)
+        except DirectoryUnavailable:
+            await say(update, _(DIRECTORY_DOWN), main_menu())
+            return None
+    return await phone_check.send_code(update, context, phone, sms=on_file == phone)
+
+
+async def ask_sms_code(update: Update, phone: str, *, fresh: bool = True) -> int:
+    text = _(CODE_ON_ITS_WAY) if fresh else _(phone_check.EARLIER_CODE_QUESTION)
     await say(
         update,
-        _(
-            "We sent a 6-digit code by SMS to {phone}. Please type it here (it is valid for "
-            "5 minutes):"
-        ).format(phone=phone),
+        text.format(phone=phone),
         InlineKeyboardMarkup(
             [
                 button(_("Send the code again"), "resend"),
@@ -292,8 +321,10 @@ async def resend_sms_code(update: Update, context: BotContext) -> int:
     phone = state(context).get("phone")
     if not isinstance(phone, str):
         return await ask_phone(update)
-    await phone_check.send_code(update, context, phone)
-    return await ask_sms_code(update, phone)
+    sent = await request_code(update, context, phone)
+    if sent is None:
+        return ConversationHandler.END
+    return await ask_sms_code(update, phone, fresh=sent is phone_check.Sent.SENT)
 
 
 async def change_phone(update: Update, context: BotContext) -> int:
@@ -321,11 +352,7 @@ async def link_code(update: Update, context: BotContext, citizen: Citizen) -> in
     try:
         on_file = await context.services.subscribers.phone_of(code)
     except DirectoryUnavailable:
-        await say(
-            update,
-            _("We cannot check subscriber codes right now. Please try again in a few minutes."),
-            main_menu(),
-        )
+        await say(update, _(DIRECTORY_DOWN), main_menu())
         return ConversationHandler.END
     if on_file is None or on_file != citizen.phone_e164:
         log.info("acts: a subscriber code was not linked (phone on file differs or unknown)")

@@ -415,15 +415,21 @@ async def ask_phone(update: Update, context: BotContext) -> None:
     )
 
 
-async def ask_phone_code(update: Update, context: BotContext) -> None:
+async def ask_phone_code(update: Update, context: BotContext, *, fresh: bool = True) -> None:
     draft = draft_of(context)
+    question = CODE_QUESTION if fresh else phone_check.EARLIER_CODE_QUESTION
     await say(
         update,
-        _(CODE_QUESTION).format(phone=draft.pending_phone or ""),
+        _(question).format(phone=draft.pending_phone or ""),
         keyboard(
             [(_("Send the code again"), CB + "resend"), (_("Change the number"), CB + "rephone")]
         ),
     )
+
+
+async def ask_earlier_code(update: Update, context: BotContext) -> None:
+    """The code question when no new code went out: it must not say "we sent"."""
+    await ask_phone_code(update, context, fresh=False)
 
 
 async def ask_review(update: Update, context: BotContext) -> None:
@@ -522,9 +528,19 @@ def next_state(state: int, draft: Draft) -> int:
 
 
 async def go(
-    update: Update, context: BotContext, draft: Draft, state: int, *, push: int | None
+    update: Update,
+    context: BotContext,
+    draft: Draft,
+    state: int,
+    *,
+    push: int | None,
+    ask: Asker | None = None,
 ) -> int:
-    """Ask ``state`` next, remembering ``push`` for *Geri*; skips single-choice questions."""
+    """Ask ``state`` next, remembering ``push`` for *Geri*; skips single-choice questions.
+
+    ``ask`` replaces the usual question of ``state`` (not of a question skipped to).
+    """
+    asked_for = state
     if push is not None:
         draft.history.append(push)
     while state in draft.prefilled and not draft.editing:
@@ -546,7 +562,7 @@ async def go(
     draft.state, draft.asked = state, False
     store(context, draft)
     await save_now(update, context)
-    await ASKERS[state](update, context)
+    await (ask if ask is not None and state == asked_for else ASKERS[state])(update, context)
     mark_asked(context, draft)
     return state
 
@@ -998,10 +1014,11 @@ async def typed_phone(update: Update, context: BotContext) -> int:
     draft.pending_phone = phone
     draft.phone_verified = False
     sent = await phone_check.send_code(update, context, phone)
-    if not sent:
+    if sent is phone_check.Sent.REFUSED:
         await ask_phone(update, context)
         return PHONE
-    return await go(update, context, draft, PHONE_CODE, push=PHONE)
+    ask = ask_phone_code if sent is phone_check.Sent.SENT else ask_earlier_code
+    return await go(update, context, draft, PHONE_CODE, push=PHONE, ask=ask)
 
 
 async def typed_code(update: Update, context: BotContext) -> int:
@@ -1023,8 +1040,8 @@ async def resend_code(update: Update, context: BotContext) -> int:
     draft = draft_of(context)
     if draft.pending_phone is None:
         return await go(update, context, draft, PHONE, push=None)
-    await phone_check.send_code(update, context, draft.pending_phone)
-    await ask_phone_code(update, context)
+    sent = await phone_check.send_code(update, context, draft.pending_phone)
+    await (ask_phone_code if sent is phone_check.Sent.SENT else ask_earlier_code)(update, context)
     return PHONE_CODE
 
 

@@ -1,45 +1,125 @@
-"""Proving a mobile number with a 6-digit SMS code, shared by the dialogues that need it."""
+"""Proving a mobile number with a 6-digit SMS code, shared by the dialogues that need it.
+
+Asking for a code goes through the caps of :mod:`storage.phone_verifications` (SMS pumping): a
+refusal says which limit and when the citizen can try again (in minutes, or the Baku time of
+today or tomorrow); the dialogue then asks its question again.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+import math
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Final
 
 from telegram import Update
 
 from chat.context import BotContext
 from chat.queries import say
 from delivery import notices
-from i18n import _, current_locale
+from i18n import BAKU, N_, _, current_locale
+from observability import SMS_CODES
 from storage import phone_verifications
+from storage.phone_verifications import Cap, Capped, Issued, TooSoon
+
+log = logging.getLogger(__name__)
 
 Result = phone_verifications.CheckResult
 
+#: Asked instead of "We sent a code" when no new code went out (too soon, or a cap).
+EARLIER_CODE_QUESTION: Final = N_(
+    "If you have the code from an earlier SMS to {phone}, please type it here:"
+)
+CAP_REASONS: Final = {
+    Cap.ACCOUNT_NUMBERS: N_(
+        "For your safety, one account can get codes for at most {count} different numbers a day."
+    ),
+    Cap.ACCOUNT_CODES: N_("For your safety, one account can get at most {count} codes a day."),
+    Cap.PHONE_CODES: N_("For safety, one number can get at most {count} codes a day."),
+    Cap.DAILY_BUDGET: N_("We cannot send more codes by SMS today."),
+}
+TRY_AGAIN: Final = N_("You can try again {when}.")
 
-async def send_code(update: Update, context: BotContext, phone: str) -> bool:
-    """Issue a code and queue its SMS; False (with a message) if asked again too soon."""
+
+class Sent(Enum):
+    """What :func:`send_code` did."""
+
+    SENT = "sent"  #: a new code (or, for ``sms=False``, a decoy: the same answer)
+    TOO_SOON = "too_soon"  #: the last one went out under a minute ago; said so
+    REFUSED = "refused"  #: a cap refused it; said which and when to try again
+
+
+def retry_when(retry_at: datetime, now: datetime) -> str:
+    """ "in 25 min", "today at 14:30", "tomorrow at 09:10" or "tomorrow" (Baku time)."""
+    wait = retry_at - now
+    if wait <= timedelta(hours=1):
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        return _("in {minutes} min").format(minutes=minutes)
+    local = retry_at.astimezone(BAKU)
+    if local.second or local.microsecond:  # round up: never earlier than it opens
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    clock = local.strftime("%H:%M")
+    if local.date() == now.astimezone(BAKU).date():
+        return _("today at {time}").format(time=clock)
+    if clock == "00:00":
+        return _("tomorrow")
+    return _("tomorrow at {time}").format(time=clock)
+
+
+def refusal_text(capped: Capped, now: datetime) -> str:
+    reason = _(CAP_REASONS[capped.cap]).format(count=capped.limit)
+    return f"{reason} {_(TRY_AGAIN).format(when=retry_when(capped.retry_at, now))}"
+
+
+async def send_code(update: Update, context: BotContext, phone: str, *, sms: bool = True) -> Sent:
+    """Issue a code and queue its SMS, unless too soon or capped (then say why).
+
+    ``sms=False`` (the acts dialogue, for a number not on file) issues a decoy: counted by the
+    caps like a code, answered the same, but nothing is sent.
+    """
     user = update.effective_user
     assert user is not None
+    now = datetime.now(UTC)
+    caps = context.services.sms_caps
     async with context.services.sessions.begin() as session:
         outcome = await phone_verifications.issue_code(
-            session, telegram_user_id=user.id, phone=phone, now=datetime.now(UTC)
+            session, telegram_user_id=user.id, phone=phone, now=now, caps=caps, send=sms
         )
-        if isinstance(outcome, phone_verifications.TooSoon):
-            await say(
-                update,
-                _(
-                    "A code was sent less than a minute ago. You can ask for a new one in "
-                    "{seconds} seconds."
-                ).format(seconds=outcome.seconds_left),
+        if isinstance(outcome, Issued) and sms:
+            await notices.queue_verification_code(
+                session,
+                phone=phone,
+                code=outcome.code,
+                verification_id=outcome.verification_id,
+                locale=current_locale(),
             )
-            return False
-        await notices.queue_verification_code(
-            session,
-            phone=phone,
-            code=outcome.code,
-            verification_id=outcome.verification_id,
-            locale=current_locale(),
+    if isinstance(outcome, TooSoon):
+        SMS_CODES.labels("too_soon").inc()
+        await say(
+            update,
+            "⚠️ "
+            + _(
+                "A code was sent less than a minute ago. You can ask for a new one in "
+                "{seconds} seconds."
+            ).format(seconds=outcome.seconds_left),
         )
-    return True
+        return Sent.TOO_SOON
+    if isinstance(outcome, Capped):
+        SMS_CODES.labels(outcome.cap.value).inc()
+        log.info("phone check: a code was refused by the cap %s", outcome.cap.value)
+        await say(update, "⚠️ " + refusal_text(outcome, now))
+        return Sent.REFUSED
+    SMS_CODES.labels("sent" if sms else "decoy").inc()
+    if outcome.alarm is not None:
+        log.warning(
+            "SMS verification budget: %d of %d codes sent today (%d %%)%s",
+            outcome.sent_today,
+            caps.daily_budget,
+            outcome.alarm,
+            "; no more codes until 00:00 Baku time" if outcome.alarm >= 100 else "",
+        )
+    return Sent.SENT
 
 
 async def check_code(update: Update, context: BotContext, phone: str, typed: str) -> str | None:

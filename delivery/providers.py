@@ -11,7 +11,8 @@ Every send carries the outbox row's idempotency key, so a provider that deduplic
 message sent twice after a crash between "the provider accepted it" and "we marked it sent".
 
 Embedded defaults (no configuration): :class:`StoredSms` and :class:`StoredEmail` keep the last
-messages in memory and log them with personal data masked; nothing leaves the machine.
+messages in memory and log them with personal data masked (an SMS also with every run of 4 or
+more digits masked: verification codes); nothing leaves the machine.
 
 HTTP SMS gateway (``SMS_PROVIDER_URL``), as spoken by :class:`HttpSms`::
 
@@ -40,12 +41,13 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Final, Protocol, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiohttp
@@ -68,6 +70,7 @@ __all__ = [
     "StoredEmail",
     "StoredSms",
     "mask_address",
+    "mask_digits",
     "parse_smtp_url",
 ]
 
@@ -108,6 +111,15 @@ def mask_address(address: str) -> str:
     return f"***{address[-2:]}"
 
 
+#: A run of this many digits or more may be a one-time code (or another identifier).
+_DIGIT_RUN: Final = re.compile(r"\d{4,}")
+
+
+def mask_digits(text: str) -> str:
+    """Every run of 4 or more digits as ``*``: a verification code must not reach the log."""
+    return _DIGIT_RUN.sub(lambda match: "*" * len(match.group()), text)
+
+
 # --------------------------------------------------------------------------- SMS
 
 
@@ -137,7 +149,7 @@ class StoredSms:
         log.info(
             "SMS stored, not sent (SMS_PROVIDER_URL is not set) to %s: %s",
             mask_address(phone_e164),
-            mask_personal_data(text),
+            mask_digits(mask_personal_data(text)),
         )
 
 

@@ -22,9 +22,12 @@ from observability import (
     INBOX_UPDATES,
     OUTBOX_DEPTH,
     REGISTRY,
+    SMS_CODES_DAILY_BUDGET,
+    SMS_CODES_SENT_TODAY,
 )
 from observability.log_limits import LogLimit
-from storage import broadcasts, inbox
+from storage import broadcasts, inbox, phone_verifications
+from storage.db import utcnow
 from storage.models import Channel, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,10 @@ PATH: Final = "/metrics"
 
 
 async def read_database_gauges(request: web.Request) -> None:
-    async with request.app[SERVICES].sessions() as session:
+    services = request.app[SERVICES]
+    async with services.sessions() as session:
+        SMS_CODES_SENT_TODAY.set(await phone_verifications.sent_today(session, utcnow()))
+        SMS_CODES_DAILY_BUDGET.set(services.sms_caps.daily_budget)
         rows = await session.execute(
             select(OutboxMessage.channel, OutboxMessage.status, func.count()).group_by(
                 OutboxMessage.channel, OutboxMessage.status

@@ -73,3 +73,21 @@ INBOX_UPDATES: Final = Gauge(
     ["status"],
     registry=REGISTRY,
 )
+SMS_CODES: Final = Counter(
+    "azerishiq_sms_codes",
+    "Verification codes asked for in this process, by result: sent, decoy (acts: a number not "
+    "on file, no SMS), too_soon, or the cap that refused (account_numbers, account_codes, "
+    "phone_codes, daily_budget)",
+    ["result"],
+    registry=REGISTRY,
+)
+SMS_CODES_SENT_TODAY: Final = Gauge(
+    "azerishiq_sms_codes_sent_today",
+    "Verification SMS sent since 00:00 Baku time by all processes (read at scrape time)",
+    registry=REGISTRY,
+)
+SMS_CODES_DAILY_BUDGET: Final = Gauge(
+    "azerishiq_sms_codes_daily_budget",
+    "The day's budget of verification SMS (SMS_CODES_DAILY_BUDGET)",
+    registry=REGISTRY,
+)

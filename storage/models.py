@@ -199,12 +199,16 @@ class SubscriberLink(Base):
 
 
 class PhoneVerification(Base):
-    """A one-time code sent by SMS to prove a phone number."""
+    """A one-time code sent by SMS to prove a phone number (``sms_sent`` false: a decoy).
+
+    The rows are also the counts behind the SMS caps (storage/phone_verifications.py).
+    """
 
     __tablename__ = "phone_verifications"
     __table_args__ = (
         Index("ix_phone_verifications_telegram_user_id", "telegram_user_id"),
         Index("ix_phone_verifications_phone_e164", "phone_e164"),
+        Index("ix_phone_verifications_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -215,6 +219,7 @@ class PhoneVerification(Base):
     attempts: Mapped[int] = mapped_column(default=0, server_default=ZERO)
     resend_after: Mapped[datetime]
     verified_at: Mapped[datetime | None]
+    sms_sent: Mapped[bool] = mapped_column(default=True, server_default=TRUE)
     created_at: Mapped[datetime] = _created_at()
 
 
