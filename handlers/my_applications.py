@@ -131,22 +131,30 @@ async def withdraw(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert update.callback_query is not None and user is not None
     number = (update.callback_query.data or "").removeprefix(CB + "withdraw!:")
+    # replies after the transaction: tests/test_no_reply_in_transaction.py
     async with context.services.sessions.begin() as session:
         application = await citizen_applications.one_of_mine(session, user.id, number)
-        if application is None:
-            await reply(update, _(NOT_FOUND).format(number=number[:20]))
-            return
-        try:
-            await status_changes.change_status(
-                session, number, ApplicationStatus.WITHDRAWN, actor="citizen", notify_telegram=False
-            )
-        except TransitionError:
-            await reply(
-                update,
-                _("This application can no longer be withdrawn: it is already paid or closed."),
-            )
-            return
-    await reply(update, _("Application {number} is withdrawn.").format(number=number))
+        withdrawn = False
+        if application is not None:
+            try:
+                await status_changes.change_status(
+                    session,
+                    number,
+                    ApplicationStatus.WITHDRAWN,
+                    actor="citizen",
+                    notify_telegram=False,
+                )
+                withdrawn = True
+            except TransitionError:
+                pass
+    if application is None:
+        await reply(update, _(NOT_FOUND).format(number=number[:20]))
+    elif not withdrawn:
+        await reply(
+            update, _("This application can no longer be withdrawn: it is already paid or closed.")
+        )
+    else:
+        await reply(update, _("Application {number} is withdrawn.").format(number=number))
 
 
 def build() -> list[BaseHandler[Update, BotContext, Any]]:
