@@ -11,7 +11,7 @@ write of its effects has returned, :meth:`failed` lets the sweep try again.
 
 What can repeat after a crash: the updates in flight, handed over but not yet marked handled,
 run again. The processor skips a dialogue step whose state was committed, and the replies the
-Bot API accepted are counted here (:meth:`replied`), so a replay does not send them again
+Bot API accepted are noted here (:meth:`replied`), so a replay does not send them again
 (bot/replay.py). What cannot: an update stored once is handled to the end once; a redelivered
 ``update_id`` is not stored again.
 
@@ -70,7 +70,7 @@ class _Marks:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._started: list[int] = []
-        self._replies: dict[int, int] = {}
+        self._replies: dict[int, tuple[str, ...]] = {}
         self._handled: list[int] = []
         self._done: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -80,9 +80,10 @@ class _Marks:
         self._started.append(update_id)
         self._wake()
 
-    async def replied(self, update_id: int, count: int) -> None:
-        """``count`` replies to it reached Telegram: returns once that is committed."""
-        self._replies[update_id] = max(count, self._replies.get(update_id, 0))
+    async def replied(self, update_id: int, digests: tuple[str, ...]) -> None:
+        """These replies to it (their digests) reached Telegram: returns once committed."""
+        if len(digests) > len(self._replies.get(update_id, ())):
+            self._replies[update_id] = digests
         await asyncio.shield(self._wake())
 
     async def handled(self, update_id: int) -> None:
@@ -114,7 +115,7 @@ class _Marks:
                     done.set_result(None)
 
     async def _commit(
-        self, started: list[int], replies: dict[int, int], handled: list[int]
+        self, started: list[int], replies: dict[int, tuple[str, ...]], handled: list[int]
     ) -> None:
         async with self._sessions.begin() as session:
             await inbox.count_attempt(session, started)
@@ -146,7 +147,7 @@ class Inbox:
         #: update id → attempts so far, for the updates handed over and not yet finished
         self._in_flight: dict[int, int] = {}
         #: of those, the replies a dead process had already sent (see :meth:`replies_sent_before`)
-        self._replies_before: dict[int, int] = {}
+        self._replies_before: dict[int, tuple[str, ...]] = {}
         #: of those, the ones a process that died had started (see :meth:`is_replay`)
         self._replays: set[int] = set()
         self._finished: dict[int, float] = {}
@@ -166,7 +167,7 @@ class Inbox:
         if self._application is not None and new_ids and not self._backlog:
             by_id = {u["update_id"]: u for u in valid}
             for update_id in new_ids:
-                await self._hand_over(update_id, by_id[update_id], attempts=0, replies_sent=0)
+                await self._hand_over(update_id, by_id[update_id], attempts=0, replies=())
 
     async def _store(self, updates: list[JSONDict]) -> list[int]:
         async with self._sessions.begin() as session:
@@ -231,25 +232,26 @@ class Inbox:
                 type(error).__name__,
             )
 
-    async def replied(self, update_id: int, count: int) -> None:
-        """The Bot API accepted the ``count``-th reply sent while handling this update; the
-        step waits until that is committed, so a crash just after leaves little doubt."""
+    async def replied(self, update_id: int, digests: tuple[str, ...]) -> None:
+        """The Bot API accepted another reply sent while handling this update (``digests``:
+        all of them so far); the step waits until that is committed, so a crash just after
+        leaves little doubt."""
         if update_id in self._in_flight:
-            await self._marks.replied(update_id, count)
+            await self._marks.replied(update_id, digests)
 
     def is_replay(self, update_id: int) -> bool:
         """Whether a process that died had started handling this update (its effects may be
         committed). An update a handler queued again (chat/menu.py) is no replay."""
         return update_id in self._replays
 
-    def replies_sent_before(self, update_id: int) -> int:
-        """How many replies to this update a process that died had already sent.
+    def replies_sent_before(self, update_id: int) -> tuple[str, ...]:
+        """The replies to this update a process that died had already sent (their digests).
 
         Its state may not have been committed, so the update must run again; but the citizen
         has seen those replies (and may have answered them already), so they are not sent
         again: the same question twice would have its second answer taken for the next one.
         """
-        return self._replies_before.get(update_id, 0)
+        return self._replies_before.get(update_id, ())
 
     def _finish(self, update_id: int) -> None:
         self._replays.discard(update_id)
@@ -258,7 +260,7 @@ class Inbox:
         self._finished[update_id] = time.monotonic()
 
     async def _hand_over(
-        self, update_id: int, payload: JSONDict, *, attempts: int, replies_sent: int
+        self, update_id: int, payload: JSONDict, *, attempts: int, replies: tuple[str, ...]
     ) -> None:
         application = self._application
         if application is None or update_id in self._in_flight or update_id in self._finished:
@@ -275,8 +277,8 @@ class Inbox:
             self._finished[update_id] = time.monotonic()
             return
         self._in_flight[update_id] = attempts
-        if replies_sent:
-            self._replies_before[update_id] = replies_sent
+        if replies:
+            self._replies_before[update_id] = replies
         if attempts:
             self._replays.add(update_id)
         await application.update_queue.put(update)
@@ -326,7 +328,7 @@ class Inbox:
                     self._backlog = True
                     return
                 await self._hand_over(
-                    row.update_id, row.payload, attempts=row.attempts, replies_sent=row.replies_sent
+                    row.update_id, row.payload, attempts=row.attempts, replies=row.reply_digests
                 )
             if len(rows) < SWEEP_BATCH:
                 self._backlog = False

@@ -113,9 +113,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         sent = self.inbox.replies_sent_before(update.update_id)
         if sent:
             log.info(
-                "update %d: %d replies sent before a restart, held back", update.update_id, sent
+                "update %d: %d replies sent before a restart, held back if sent again",
+                update.update_id,
+                len(sent),
             )
-        with handling(update.update_id, hold_back=sent, on_reply=self.inbox.replied):
+        with handling(update.update_id, seen_before=sent, on_reply=self.inbox.replied):
             await coroutine
 
     def _dialogue_data(self, update: object) -> dict[Any, Any] | None:

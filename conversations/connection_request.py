@@ -613,10 +613,20 @@ async def refuse(update: Update, context: BotContext, state: int, reason: str) -
 
 async def start(update: Update, context: BotContext) -> int:
     draft = load_draft(context.user_data)
-    if draft is not None and draft.state is not None:
+    if draft is not None and draft.state is not None and not is_blank(draft):
         await ask_resume(update, context)
         return RESUME
     return await begin(update, context, Draft())
+
+
+def is_blank(draft: Draft) -> bool:
+    """Nothing answered yet: at its first question, with nothing behind or filled in.
+
+    Such a draft is begun afresh rather than offered for resuming (both lead to the same
+    question). A replay of the step that wrote it (the process died before the question went
+    out) must not ask "continue where you stopped?" about a question never seen.
+    """
+    return draft.state == first_question(draft) and not draft.history and not draft.prefilled
 
 
 async def begin(update: Update, context: BotContext, draft: Draft) -> int:

@@ -39,7 +39,8 @@ class PendingUpdate:
     update_id: int
     payload: dict[str, Any]
     attempts: int
-    replies_sent: int
+    #: digests of the replies a process that died had sent (bot/replay.py)
+    reply_digests: tuple[str, ...]
 
 
 async def store(session: AsyncSession, updates: Sequence[dict[str, Any]]) -> list[int]:
@@ -64,14 +65,14 @@ async def pending(
         InboxUpdate.update_id,
         InboxUpdate.payload,
         InboxUpdate.attempts,
-        InboxUpdate.replies_sent,
+        InboxUpdate.reply_digests,
     ).where(InboxUpdate.status == InboxStatus.PENDING)
     if after is not None:
         query = query.where(InboxUpdate.update_id > after)
     rows = await session.execute(query.order_by(InboxUpdate.update_id).limit(limit))
     return [
-        PendingUpdate(int(uid), payload, int(attempts), int(replies))
-        for uid, payload, attempts, replies in rows
+        PendingUpdate(int(uid), payload, int(attempts), tuple((digests or "").split()))
+        for uid, payload, attempts, digests in rows
     ]
 
 
@@ -86,13 +87,13 @@ async def count_attempt(session: AsyncSession, update_ids: Iterable[int]) -> Non
         )
 
 
-async def count_replies(session: AsyncSession, sent: dict[int, int]) -> None:
-    """How many replies to each update the Bot API has accepted so far."""
-    for update_id, count in sent.items():
+async def count_replies(session: AsyncSession, sent: dict[int, tuple[str, ...]]) -> None:
+    """The replies to each update the Bot API has accepted so far, a digest each."""
+    for update_id, digests in sent.items():
         await session.execute(
             update(InboxUpdate)
-            .where(InboxUpdate.update_id == update_id, InboxUpdate.replies_sent < count)
-            .values(replies_sent=count)
+            .where(InboxUpdate.update_id == update_id, InboxUpdate.replies_sent < len(digests))
+            .values(replies_sent=len(digests), reply_digests=" ".join(digests))
         )
 
 

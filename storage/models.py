@@ -606,6 +606,8 @@ class InboxUpdate(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=ZERO)
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = _created_at()
-    #: replies to it the Bot API accepted (a replay holds back that many)
+    #: replies to it the Bot API accepted (for the eye: a replay holds back by the digests)
     replies_sent: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=ZERO)
+    #: what those replies said, a digest each, space-separated (bot/replay.py)
+    reply_digests: Mapped[str] = mapped_column(Text, default="", server_default="")
     handled_at: Mapped[datetime | None]

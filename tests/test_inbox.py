@@ -17,7 +17,9 @@ from telegram import Bot, Update
 from bot.emulator import BotApiEmulator
 from bot.inbox import Inbox
 from bot.replay import ReplayAwareRequest, handling
+from bot.update_processor import HANDLED_KEY
 from conversations import connection_request as cr
+from conversations.connection_draft import DRAFT_KEY
 from i18n import translate
 from observability import INBOX_QUARANTINED
 from storage import inbox as inbox_rows
@@ -280,6 +282,60 @@ async def test_an_update_answered_before_a_crash_runs_again_without_sending_agai
         await person.sees(question(cr.PATRONYMIC, "az"))
 
 
+async def test_killed_after_the_draft_was_written_the_replay_still_asks_the_first_question(
+    emulator: BotApiEmulator, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """«Qoşulma müraciəti» sends the intro, writes the draft, then asks the first name. Killed
+    between the draft and the question: the replay finds a draft the citizen never saw a
+    question of. It must not offer to resume it, and the question must go out (held back by a
+    reply count, it was swallowed and the citizen waited for ever: the three-kill drill, seed
+    4125075242)."""
+    person = Citizen(emulator, 4702)
+    async with bot_on_emulator(engine, emulator):
+        await choose_language(person, "az")
+        await all_handled(engine)
+        before = await dialogue_rows(engine)
+        update_id = await emulator.send_text(person.user_id, translate("Connection request", "az"))
+        await person.sees(question(cr.FIRST_NAME, "az"))
+        await wait_for_status(engine, update_id, InboxStatus.HANDLED)
+    async with session_factory.begin() as session:  # as the dead process left it
+        await restore_dialogue_rows(session, before[:1])  # the dialogue's state: not begun
+        data = (
+            await session.execute(
+                select(PtbUserData.data).where(PtbUserData.user_id == person.user_id)
+            )
+        ).scalar_one()
+        data.pop(HANDLED_KEY, None)  # the step had not ended
+        data[DRAFT_KEY]["asked"] = False  # the draft as written before its question
+        await session.execute(
+            update(PtbUserData).where(PtbUserData.user_id == person.user_id).values(data=data)
+        )
+        digests = (
+            await session.execute(
+                select(InboxUpdate.reply_digests).where(InboxUpdate.update_id == update_id)
+            )
+        ).scalar_one()
+        intro = digests.split()[0]  # the question's digest was never committed
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id)
+            .values(
+                status=InboxStatus.PENDING,
+                handled_at=None,
+                attempts=1,
+                replies_sent=1,
+                reply_digests=intro,
+            )
+        )
+    seen = len(emulator.messages(person.user_id))
+    async with bot_on_emulator(engine, emulator):
+        await wait_for_status(engine, update_id, InboxStatus.HANDLED)
+        await person.sees(question(cr.FIRST_NAME, "az"))
+        assert len(emulator.messages(person.user_id)) == seen + 1  # the question, no intro
+        await person.says("Aysel")
+        await person.sees(question(cr.LAST_NAME, "az"))
+
+
 async def all_handled(engine: AsyncEngine) -> None:
     async with asyncio.timeout(10):
         while any(status == "pending" for status, _, _ in (await rows(engine)).values()):
@@ -306,18 +362,47 @@ async def restore_dialogue_rows(
 async def test_a_replay_holds_back_only_the_replies_sent_before(emulator: BotApiEmulator) -> None:
     """Two replies, the first sent by the process that died: only the second goes out."""
     emulator.add_user(4801)
-    counted: list[tuple[int, int]] = []
+    noted: list[tuple[int, tuple[str, ...]]] = []
 
-    async def on_reply(update_id: int, count: int) -> None:
-        counted.append((update_id, count))
+    async def on_reply(update_id: int, digests: tuple[str, ...]) -> None:
+        noted.append((update_id, digests))
 
     async with Bot(emulator.token, base_url=emulator.base_url, request=ReplayAwareRequest()) as bot:
-        with handling(99, hold_back=1, on_reply=on_reply):
+        with handling(98, seen_before=(), on_reply=on_reply):  # the run that died
+            await bot.send_message(4801, "Adınız?")
+        ((_, first_run),) = noted
+        noted.clear()
+        with handling(99, seen_before=first_run, on_reply=on_reply):
             first = await bot.send_message(4801, "Adınız?")
             second = await bot.send_message(4801, "Soyadınız?")
-    assert [m.text for m in emulator.messages(4801)] == ["Soyadınız?"]
+    assert [m.text for m in emulator.messages(4801)] == ["Adınız?", "Soyadınız?"]
     assert first.message_id == 0 and second.message_id > 0
-    assert counted == [(99, 2)]
+    assert [(u, len(d)) for u, d in noted] == [(99, 2)]
+    assert noted[0][1][0] == first_run[0]
+
+
+async def test_a_replay_that_takes_another_way_sends_what_was_not_seen(
+    emulator: BotApiEmulator,
+) -> None:
+    """The dead process sent the intro, then committed the draft; the replay finds the draft
+    and offers to resume instead. Held back by count, that offer would be swallowed and the
+    citizen would wait for ever; held back by digest, it goes out."""
+    emulator.add_user(4802)
+    noted: list[tuple[str, ...]] = []
+
+    async def on_reply(update_id: int, digests: tuple[str, ...]) -> None:
+        noted.append(digests)
+
+    async with Bot(emulator.token, base_url=emulator.base_url, request=ReplayAwareRequest()) as bot:
+        with handling(97, seen_before=(), on_reply=on_reply):
+            await bot.send_message(4802, "Gəlin, addım-addım müraciət edək.")
+        intro = noted[-1]
+        with handling(97, seen_before=intro, on_reply=on_reply):
+            await bot.send_message(4802, "Yarımçıq müraciətiniz var. Davam edək?")
+    assert [m.text for m in emulator.messages(4802)][1:] == [
+        "Yarımçıq müraciətiniz var. Davam edək?"
+    ]
+    assert len(noted[-1]) == 2  # what the citizen has seen: both, for a replay after this one
 
 
 async def test_a_menu_press_that_leaves_a_dialogue_is_handled_after_it_is_queued_again(
