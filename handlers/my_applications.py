@@ -91,7 +91,13 @@ async def show(update: Update, context: BotContext, number: str) -> None:
     markup = None
     if can_withdraw(ApplicationStatus(application.status)):
         markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(_("Withdraw"), callback_data=f"{CB}withdraw:{number}")]]
+            [
+                [
+                    InlineKeyboardButton(
+                        _("Withdraw"), callback_data=f"{CB}withdraw:{application.number}"
+                    )
+                ]
+            ]
         )
     await reply(update, detail_text(application, history), markup)
 

@@ -140,6 +140,25 @@ async def test_withdrawal_with_confirmation_while_allowed(
     assert (await aysel.sees(az("History:"))).callback_data() == []
 
 
+async def test_a_number_typed_in_lower_case_gets_working_buttons(
+    emulator: BotApiEmulator,
+    bot: BotApplication,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The buttons carry the stored number, not what was typed: the handlers' patterns (and the
+    look-up) expect «QM-…», so «qm-…» in the button did nothing (issue 16, item 6)."""
+    number = await submitted(session_factory, AYSEL, "k3-lower")
+    aysel = Citizen(emulator, AYSEL)
+    await start(aysel)
+    await aysel.says(f"  {number.lower()} ")
+    detail = await aysel.sees(az("History:"))
+    assert detail.callback_data() == [f"my:withdraw:{number}"]
+    await aysel.presses(f"my:withdraw:{number}")
+    await aysel.sees(number)
+    await aysel.presses(f"my:withdraw!:{number}")
+    await aysel.sees(az("Application {number} is withdrawn.").format(number=number))
+
+
 async def test_staff_change_status_by_buttons_with_a_comment(
     emulator: BotApiEmulator,
     engine: AsyncEngine,
