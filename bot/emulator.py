@@ -58,6 +58,7 @@ MessageCallback = Callable[["SentMessage"], Awaitable[None] | None]
 AnswerCallback = Callable[["CallbackAnswer"], Awaitable[None] | None]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105
+# UTF-16 code units of the text as displayed (after HTML tags are removed), as Telegram counts
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendlocation"})
@@ -629,7 +630,7 @@ class BotApiEmulator:
         """The user edits a text message they sent: the bot gets an ``edited_message``.
 
         As in Telegram, only the user's own text messages can be edited, to a new non-empty
-        text of at most 4,096 characters; the update carries the original ``date`` and a new
+        text of at most 4,096 UTF-16 code units; the update carries the original ``date`` and a new
         ``edit_date``. Returns the update id.
         """
         chat = self._chats.get(user_id)
@@ -638,8 +639,8 @@ class BotApiEmulator:
             raise LookupError(f"user {user_id} sent no message {message_id}")
         if "text" not in original:
             raise ValueError(f"message {message_id} has no text to edit")
-        if not text.strip() or len(text) > MAX_TEXT:
-            raise ValueError(f"a message text has 1 to {MAX_TEXT} characters")
+        if not text.strip() or _utf16_len(text) > MAX_TEXT:
+            raise ValueError(f"a message text has 1 to {MAX_TEXT} UTF-16 code units")
         if text == original["text"]:
             raise ValueError("the text is unchanged: Telegram sends no edit")
         edited = {k: v for k, v in original.items() if k != "entities"}
@@ -1545,7 +1546,7 @@ def _rendered(params: _Params, name: str, limit: int) -> tuple[str | None, str |
         if name == "caption":
             return None, None, None
         raise _bad("message text is empty")
-    if len(text) > limit:
+    if _utf16_len(text) > limit:  # Telegram counts UTF-16 code units of the displayed text
         raise _bad("message is too long" if name == "text" else "message caption is too long")
     return text, raw, parse_mode
 

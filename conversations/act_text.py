@@ -6,12 +6,14 @@ in the citizen's language, so it says exactly what was computed and by which rul
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
 from babel.dates import format_date as babel_format_date
 
+from chat.telegram_text import pack
 from domain.acts import ActStatus, LoadKind, ViolationType, days_left
 from domain.recalculation import RuleSet, default_rules
 from i18n import N_, _, current_locale, format_date, format_money, format_number, ngettext
@@ -66,6 +68,19 @@ def list_line(act: ViolationAct, today: date) -> str:
         amount=format_money(acts.outstanding(act) or act.amount),
         state=status_phrase(act, today),
     )
+
+
+def list_messages(codes: Sequence[str], found: Sequence[ViolationAct], today: date) -> list[str]:
+    """The citizen's subscriber codes and their acts, in as many messages as it takes."""
+    lines = [_("Your subscriber codes: {codes}.").format(codes=", ".join(codes))]
+    if found:
+        lines += [_("Acts:"), *(f"• {list_line(act, today)}" for act in found)]
+        lines.append(_("Choose an act to see how the amount was calculated."))
+    else:
+        lines.append(
+            _("There are no acts for these codes. We will write to you if one is drawn up.")
+        )
+    return pack(lines)
 
 
 def status_phrase(act: ViolationAct, today: date) -> str:
@@ -182,7 +197,7 @@ def month_name(first: date) -> str:
     return babel_format_date(first, "LLLL y", locale=current_locale())
 
 
-def detail_text(act: ViolationAct, today: date) -> str:
+def detail_messages(act: ViolationAct, today: date) -> list[str]:
     """The act, its calculation in plain words, and what the citizen must know."""
     calc = act.calculation
     rules = default_rules().rule_set(act.rule_set)
@@ -219,4 +234,4 @@ def detail_text(act: ViolationAct, today: date) -> str:
             "disconnected and the debt claimed in court."
         ).format(due=format_date(act.due_on))
     )
-    return "\n".join(lines)
+    return pack(lines)

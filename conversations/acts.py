@@ -41,6 +41,7 @@ from chat.conversation import conversation
 from chat.keyboards import MenuItem, main_menu, menu_item_pattern
 from chat.menu import menu_exit
 from chat.queries import answer_once, say
+from chat.telegram_text import say_all, utf16_len
 from conversations import act_text, phone_check
 from conversations.texts import reason_text
 from delivery import act_notices
@@ -137,19 +138,10 @@ async def show_list(update: Update, context: BotContext, citizen: Citizen | None
     async with context.services.sessions() as session:
         codes = await acts.linked_codes(session, citizen.id)
         found = (await acts.acts_of_citizen(session, citizen.id))[:LIST_MAX]
-    day = today()
-    lines = [_("Your subscriber codes: {codes}.").format(codes=", ".join(codes))]
-    if found:
-        lines += [_("Acts:"), *(f"• {act_text.list_line(act, day)}" for act in found)]
-        lines.append(_("Choose an act to see how the amount was calculated."))
-    else:
-        lines.append(
-            _("There are no acts for these codes. We will write to you if one is drawn up.")
-        )
     rows = [button(act.number, f"show:{act.number}") for act in found]
     rows.append(button(_("Add a subscriber code"), "add"))
     rows.append(button(_("Close"), "close"))
-    await say(update, "\n".join(lines), InlineKeyboardMarkup(rows))
+    await say_all(update, act_text.list_messages(codes, found, today()), InlineKeyboardMarkup(rows))
     return LIST
 
 
@@ -174,7 +166,7 @@ async def show_act(update: Update, context: BotContext) -> int:
     if act.status != ActStatus.CANCELLED:
         rows.append(button(_("Raise an objection"), f"object:{act.number}"))
     rows.append(button(_("Back"), "list"))
-    await say(update, act_text.detail_text(act, today()), InlineKeyboardMarkup(rows))
+    await say_all(update, act_text.detail_messages(act, today()), InlineKeyboardMarkup(rows))
     return LIST
 
 
@@ -409,15 +401,18 @@ async def typed_objection(update: Update, context: BotContext) -> int:
     text = " ".join((message.text or message.caption or "").split())
     if message.photo and len(draft["photos"]) < PHOTOS_MAX:
         draft["photos"].append(message.photo[-1].file_id)
-    if not OBJECTION_MIN <= len(text) <= OBJECTION_MAX:
+    stored = (message.text or message.caption or "").strip()
+    # counted as Telegram counts, so the staff's notice with it fits one message
+    too_long = utf16_len(stored) > OBJECTION_MAX
+    if len(text) < OBJECTION_MIN or too_long:
         reason = (
-            _("Please write at least {count} characters.").format(count=OBJECTION_MIN)
-            if len(text) < OBJECTION_MIN
-            else _("Please keep it under {count} characters.").format(count=OBJECTION_MAX)
+            _("Please keep it under {count} characters.").format(count=OBJECTION_MAX)
+            if too_long
+            else _("Please write at least {count} characters.").format(count=OBJECTION_MIN)
         )
         await say(update, "⚠️ " + reason)
         return await ask_objection_text(update, draft["number"])
-    draft["text"] = (message.text or message.caption or "").strip()
+    draft["text"] = stored
     return await ask_photos(update, draft)
 
 

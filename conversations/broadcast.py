@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Set
+from collections.abc import Mapping, Sequence, Set
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -29,6 +29,7 @@ from telegram.ext import (
 from chat.context import BotApplication, BotContext
 from chat.conversation import conversation
 from chat.queries import answer_once, say
+from chat.telegram_text import pack, say_all, utf16_len
 from delivery.governor import Pace
 from delivery.notices import STATUS_LABELS, sms_text
 from domain.application_status import ApplicationStatus
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 AUDIENCE, DISTRICTS, LANGUAGE, STATUS, CHANNEL, TEXT, PREVIEW, OTHER_TEXT, LATER = range(9)
 CB: Final = "bc:"
 KEY: Final = "broadcast_draft"
-TEXT_MAX: Final = 3500  # under Telegram's 4096 with room for nothing else
+TEXT_MAX: Final = 3500  # UTF-16 units, as Telegram counts: under its 4096, room for a header
 PROGRESS_EVERY: Final = timedelta(seconds=3)
 
 AUDIENCES: Final[dict[AudienceKind, str]] = {
@@ -174,7 +175,7 @@ async def chose_channel(update: Update, context: BotContext) -> int:
 def message_text(update: Update) -> str | None:
     assert update.effective_message is not None
     text = (update.effective_message.text or "").strip()
-    return text if 0 < len(text) <= TEXT_MAX else None
+    return text if 0 < utf16_len(text) <= TEXT_MAX else None
 
 
 async def typed_text(update: Update, context: BotContext) -> int:
@@ -217,25 +218,33 @@ async def show_preview(update: Update, context: BotContext) -> int:
     async with context.services.sessions() as session:
         counts = await broadcasts.count_recipients(session, audience, channels)
     texts: dict[str, str] = values["texts"]
-    lines = [_("Preview, exactly as citizens will see it:")]
-    for locale, text in texts.items():
-        lines += ["", f"— {LANGUAGE_NAMES[locale]} —", text]
-        if Channel.SMS in channels:
-            lines += [_("By SMS:"), sms_text(text)]
-    lines += [
-        "",
-        _("Recipients: Telegram {telegram}, SMS {sms}.").format(
-            telegram=counts.get(Channel.TELEGRAM, 0), sms=counts.get(Channel.SMS, 0)
-        ),
-    ]
     rows = [(_("Send now"), "send"), (_("Send later"), "later")]
     rows += [
         (_("Add the text in {language}").format(language=LANGUAGE_NAMES[code]), f"add:{code}")
         for code in LOCALES
         if code not in texts
     ]
-    await say(update, "\n".join(lines), buttons(rows))
+    await say_all(update, preview_messages(texts, channels, counts), buttons(rows))
     return PREVIEW
+
+
+def preview_messages(
+    texts: Mapping[str, str], channels: Sequence[Channel], counts: Mapping[Channel, int]
+) -> list[str]:
+    """A message (or more, for a long text and its SMS form) per language; the counts last."""
+    recipients = _("Recipients: Telegram {telegram}, SMS {sms}.").format(
+        telegram=counts.get(Channel.TELEGRAM, 0), sms=counts.get(Channel.SMS, 0)
+    )
+    messages: list[str] = []
+    for index, (locale, text) in enumerate(texts.items(), start=1):
+        blocks = [] if messages else [_("Preview, exactly as citizens will see it:"), ""]
+        blocks += [f"— {LANGUAGE_NAMES[locale]} —", text]
+        if Channel.SMS in channels:
+            blocks += ["", _("By SMS:"), sms_text(text)]
+        if index == len(texts):
+            blocks += ["", recipients]
+        messages += pack(blocks)
+    return messages
 
 
 async def send_now(update: Update, context: BotContext) -> int:
@@ -342,23 +351,28 @@ def progress_text(broadcast: Broadcast, counts: Progress, now: datetime, locale:
 
 async def list_recent(update: Update, context: BotContext) -> None:
     async with context.services.sessions() as session:
-        found = await broadcasts.recent(session)
-        lines = [_("Recent broadcasts:")] if found else [_("There are no broadcasts yet.")]
-        for broadcast in found:
-            counts = await broadcasts.progress(session, broadcast.id)
-            audience = Audience.from_json(broadcast.audience)
-            counted = _(COUNTS).format(
-                sent=counts.sent,
-                failed=counts.failed,
-                blocked=counts.blocked,
-                remaining=counts.remaining,
-            )
-            lines.append(
-                f"#{broadcast.id} {format_datetime(broadcast.created_at)} · "
-                f"{_(AUDIENCES[audience.kind])} {', '.join(audience.values)} · "
-                f"{broadcast.status} · {counted}"
-            )
-    await say(update, "\n".join(lines))
+        found = [
+            (b, await broadcasts.progress(session, b.id)) for b in await broadcasts.recent(session)
+        ]
+    await say_all(update, recent_messages(found))
+
+
+def recent_messages(found: Sequence[tuple[Broadcast, Progress]]) -> list[str]:
+    lines = [_("Recent broadcasts:")] if found else [_("There are no broadcasts yet.")]
+    for broadcast, counts in found:
+        audience = Audience.from_json(broadcast.audience)
+        counted = _(COUNTS).format(
+            sent=counts.sent,
+            failed=counts.failed,
+            blocked=counts.blocked,
+            remaining=counts.remaining,
+        )
+        lines.append(
+            f"#{broadcast.id} {format_datetime(broadcast.created_at)} · "
+            f"{_(AUDIENCES[audience.kind])} {', '.join(audience.values)} · "
+            f"{broadcast.status} · {counted}"
+        )
+    return pack(lines)
 
 
 async def cancel_broadcast(update: Update, context: BotContext) -> None:

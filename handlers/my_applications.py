@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -11,6 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from chat.context import BotContext
 from chat.keyboards import main_menu
 from chat.queries import say
+from chat.telegram_text import pack, say_all
 from delivery.notices import status_label
 from domain.application_status import ApplicationStatus, TransitionError, can_withdraw
 from i18n import N_, _, current_locale, format_datetime, format_money
@@ -52,10 +54,13 @@ async def list_mine(update: Update, context: BotContext) -> None:
             _("You have no applications yet. To apply, press «Connection request»."),
         )
         return
-    lines = [_("Your applications:"), *(f"• {summary_line(a)}" for a in found)]
-    lines.append(_("Choose one to see its history, or send its number."))
     buttons = [[InlineKeyboardButton(a.number, callback_data=CB + a.number)] for a in found]
-    await reply(update, "\n".join(lines), InlineKeyboardMarkup(buttons))
+    await say_all(update, list_messages(found), InlineKeyboardMarkup(buttons))
+
+
+def list_messages(found: Sequence[Application]) -> list[str]:
+    lines = [_("Your applications:"), *(f"• {summary_line(a)}" for a in found)]
+    return pack([*lines, _("Choose one to see its history, or send its number.")])
 
 
 def history_line(change: ApplicationStatusChange) -> str:
@@ -65,8 +70,11 @@ def history_line(change: ApplicationStatusChange) -> str:
     return line + (f" ({change.comment})" if change.comment else "")
 
 
-def detail_text(application: Application, history: list[ApplicationStatusChange]) -> str:
-    lines = [
+def detail_messages(
+    application: Application, history: Sequence[ApplicationStatusChange]
+) -> list[str]:
+    """The application and its whole history, in as many messages as it takes."""
+    blocks = [
         _("Application {number}").format(number=application.number),
         _("Status: {status}").format(status=status_label(application.status, current_locale())),
         _("Last change: {when}").format(when=format_datetime(application.status_changed_at)),
@@ -76,7 +84,7 @@ def detail_text(application: Application, history: list[ApplicationStatusChange]
         _("History:"),
         *(f"• {history_line(change)}" for change in history),
     ]
-    return "\n".join(lines)
+    return pack(blocks)
 
 
 async def show(update: Update, context: BotContext, number: str) -> None:
@@ -99,7 +107,7 @@ async def show(update: Update, context: BotContext, number: str) -> None:
                 ]
             ]
         )
-    await reply(update, detail_text(application, history), markup)
+    await say_all(update, detail_messages(application, history), markup or main_menu())
 
 
 async def pressed_application(update: Update, context: BotContext) -> None:

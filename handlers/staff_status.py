@@ -7,6 +7,7 @@ exist for them, and a forged button is refused.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -22,6 +23,7 @@ from telegram.ext import (
 from chat.context import BotContext
 from chat.conversation import conversation
 from chat.queries import answer_once, say
+from chat.telegram_text import pack, say_all
 from delivery.notices import status_label
 from domain.application_status import ApplicationStatus, TransitionError, allowed_targets
 from i18n import N_, _, current_locale, format_datetime, format_money
@@ -45,7 +47,8 @@ REFUSALS: Final[dict[str, str]] = {
 }
 
 
-def staff_view(application: Application, history: list[ApplicationStatusChange]) -> str:
+def staff_view(application: Application, history: Sequence[ApplicationStatusChange]) -> list[str]:
+    """The application with its whole history, in as many messages as it takes."""
     locale = current_locale()
     lines = [
         _("Application {number}").format(number=application.number),
@@ -60,7 +63,7 @@ def staff_view(application: Application, history: list[ApplicationStatusChange])
         line = f"• {format_datetime(change.changed_at)} — "
         line += f"{status_label(change.to_status, locale)} ({change.actor})"
         lines.append(line + (f": {change.comment}" if change.comment else ""))
-    return "\n".join(lines)
+    return pack(lines)
 
 
 def target_buttons(application: Application) -> InlineKeyboardMarkup | None:
@@ -87,7 +90,7 @@ async def show(update: Update, context: BotContext) -> int:
     if application is None:
         await say(update, _(NO_SUCH_NUMBER).format(number=number[:20]))
         return ConversationHandler.END
-    await say(update, staff_view(application, history), target_buttons(application))
+    await say_all(update, staff_view(application, history), target_buttons(application))
     return ConversationHandler.END
 
 

@@ -417,6 +417,32 @@ async def test_multipart_documents_and_photos(emu: BotApiEmulator, bot: Bot) -> 
     ]
 
 
+async def test_limits_are_counted_as_telegram_counts_them(emu: BotApiEmulator, bot: Bot) -> None:
+    """UTF-16 code units of the displayed text (an emoji is 2), never more lenient."""
+    emu.add_user(1)
+    await bot.send_message(1, "🙂" * 2048)
+    for too_long in ("🙂" * 2049, "x" * 4095 + "🙂"):
+        with pytest.raises(BadRequest, match=r"^Message is too long$"):
+            await bot.send_message(1, too_long)
+    sent = await bot.send_message(1, "x")
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await bot.edit_message_text("ə🙂" * 1366, chat_id=1, message_id=sent.message_id)
+    await bot.send_message(1, "<b>" + "x" * 4096 + "</b>", parse_mode="HTML")  # tags not counted
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await bot.send_message(1, "&lt;" * 4097, parse_mode="HTML")
+
+    photo = InputFile(b"\x89PNG", filename="a.png")
+    await bot.send_photo(1, photo, caption="🙂" * 512)
+    with pytest.raises(BadRequest, match=r"(?i)^message caption is too long$"):
+        await bot.send_photo(1, photo, caption="🙂" * 513)
+
+    await bot.send_message(1, "x", reply_markup=InlineKeyboardMarkup.from_button(
+        InlineKeyboardButton("ok", callback_data="ə" * 32)))  # fmt: skip
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
+        await bot.send_message(1, "x", reply_markup=InlineKeyboardMarkup.from_button(
+            InlineKeyboardButton("ok", callback_data="ə" * 32 + "x")))  # fmt: skip
+
+
 async def test_webhook_push_with_secret_and_retry(emu: BotApiEmulator, bot: Bot) -> None:
     received: list[tuple[str | None, dict[str, Any]]] = []
     delivered = asyncio.Event()
