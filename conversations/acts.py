@@ -64,7 +64,7 @@ PHOTOS_MAX: Final = 5
 #: Open acts are shown with their deadline; the dialogue lists at most this many.
 LIST_MAX: Final = 20
 
-NOT_LINKED: Final = (
+NOT_LINKED: Final = N_(
     "We could not add this subscriber code: it is not registered to your confirmed number "
     "{phone}. If the account is yours, please have your mobile number recorded for it at an "
     "Azərişıq service centre or by calling 199, then try again."

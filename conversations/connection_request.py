@@ -162,9 +162,7 @@ PHASE_QUESTION: Final = N_(
     "How many phases does the connection need? Most homes use 1 phase; 3 phases are for "
     "heavy equipment."
 )
-POWER_QUESTION: Final = N_(
-    "The power you need, in kW (for example 7.5). The most for {phase} is {limit} kW:"
-)
+POWER_QUESTION: Final = quote_text.POWER_QUESTIONS[Phase.ONE]
 QUOTE_PROMPT: Final = N_("{phase}, {power} kW. Press «Calculate» to see the connection fee.")
 OBJECT_QUESTION: Final = N_("What is to be connected?")
 GENERAL_CONDITIONS_QUESTION: Final = N_(
@@ -302,9 +300,7 @@ async def ask_power(update: Update, context: BotContext) -> None:
     draft = draft_of(context)
     phase = Phase(draft.phase or 1)
     limit = power_limit(phase, now().date())
-    question = _(POWER_QUESTION).format(
-        phase=quote_text.phase_label(phase), limit=format_number(limit)
-    )
+    question = _(quote_text.POWER_QUESTIONS[phase]).format(limit=format_number(limit))
     text, rows = with_earlier(question, format_number(draft.power) if draft.power else None)
     await say(update, text, keyboard(*rows))
 

@@ -106,11 +106,8 @@ async def choose_phase(update: Update, context: BotContext) -> int:
 async def ask_power(update: Update, context: BotContext) -> int:
     chosen = values(context)
     phase = Phase(chosen.get("phase", 1))
-    text = _(
-        "The power you need, in kW (for example 7.5). The most for {phase} is {limit} kW:"
-    ).format(
-        phase=quote_text.phase_label(phase),
-        limit=format_number(power_limit(phase, today().date())),
+    text = _(quote_text.POWER_QUESTIONS[phase]).format(
+        limit=format_number(power_limit(phase, today().date()))
     )
     rows = []
     if "power_kw" in chosen:

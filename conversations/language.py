@@ -42,7 +42,16 @@ from chat.keyboards import (
 from chat.locales import set_update_saved_locale
 from chat.menu import leave_for_menu, menu_exit
 from chat.queries import answer_once
-from i18n import LANGUAGE_NAMES, LOCALES, N_, _, current_locale, normalize_locale, set_locale
+from i18n import (
+    LANGUAGE_NAMES,
+    LOCALES,
+    N_,
+    _,
+    current_locale,
+    normalize_locale,
+    set_locale,
+    translate,
+)
 from storage import citizens
 from storage.retry import retry_on_disconnect
 
@@ -53,9 +62,10 @@ CHOOSING_LANGUAGE: Final = 1
 WELCOME: Final = N_(
     "Welcome! This is the citizens' bot of Azərişıq. Here you can apply for a "
     "connection to the electricity network, follow your applications, see violation "
-    "acts and pay on time.\n\nPlease choose from the menu below."
+    "acts and their payment deadlines.\n\nPlease choose from the menu below."
 )
 LANGUAGE_HINT: Final = N_("The buttons on the top row change the language.")
+CHOOSE_LANGUAGE: Final = N_("Choose your language")
 
 
 async def greet(update: Update, context: BotContext, *, offer_languages: bool = False) -> None:
@@ -99,9 +109,9 @@ async def register(update: Update, context: BotContext) -> None:
 
 async def ask_language(update: Update, context: BotContext) -> int:
     assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        "Dili seçin · Выберите язык · Choose your language", reply_markup=language_keyboard()
-    )
+    # In every language at once: a citizen who opens this may not read the current one.
+    text = " · ".join(translate(CHOOSE_LANGUAGE, code) for code in LOCALES)
+    await update.effective_message.reply_text(text, reply_markup=language_keyboard())
     return CHOOSING_LANGUAGE
 
 

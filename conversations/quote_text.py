@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from domain.connection_fees import ExecutionPeriod, FeeError, Phase, Quote, QuoteLine
-from i18n import N_, _, current_locale, format_money, format_number
+from i18n import N_, _, current_locale, format_money, format_number, ngettext
 from integrations.power_centres import NearestCentre
 
 if TYPE_CHECKING:
@@ -14,6 +14,18 @@ if TYPE_CHECKING:
 
 
 REVIEW_HEADER: Final = N_("Please check your application:")
+#: One question per phase: Russian says "однофазного/трёхфазного подключения", which a
+#: phase label in a placeholder cannot give.
+POWER_QUESTIONS: Final[dict[Phase, str]] = {
+    Phase.ONE: N_(
+        "The power you need, in kW (for example 7.5). The most for a single-phase connection "
+        "is {limit} kW:"
+    ),
+    Phase.THREE: N_(
+        "The power you need, in kW (for example 7.5). The most for a three-phase connection "
+        "is {limit} kW:"
+    ),
+}
 NEAREST_CENTRE: Final = N_("The nearest power centre, {name}, is {distance} from the object.")
 
 
@@ -22,7 +34,7 @@ def phase_label(phase: Phase) -> str:
 
 
 def period_label(option: ExecutionPeriod) -> str:
-    text = _("{days} days").format(days=option.days)
+    text = ngettext("{days} day", "{days} days", option.days).format(days=option.days)
     if option.fee is not None:
         text += f" ({format_money(option.fee)})"
     return text

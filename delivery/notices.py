@@ -89,6 +89,7 @@ STATUS_LABELS: Final[dict[ApplicationStatus, str]] = {
 }
 
 STATUS_HEADLINE = N_("Your connection application {number}: {status}.")
+#: What a status means, under the headline. None for a withdrawal: the headline says it all.
 STATUS_EXPLANATIONS: Final[dict[ApplicationStatus, str]] = {
     ApplicationStatus.UNDER_REVIEW: N_("Our specialists are reviewing it."),
     ApplicationStatus.CONDITIONS_IN_PREPARATION: N_(
@@ -102,7 +103,6 @@ STATUS_EXPLANATIONS: Final[dict[ApplicationStatus, str]] = {
     ApplicationStatus.INSTALLATION: N_("The installation work has started."),
     ApplicationStatus.CONNECTED: N_("Your object is connected to the electricity network."),
     ApplicationStatus.REJECTED: N_("Reason: {comment}"),
-    ApplicationStatus.WITHDRAWN: N_("The application was withdrawn."),
 }
 STATUS_COMMENT = N_("Comment: {comment}")
 STATUS_SMS = N_("Azərişıq: application {number}: {status}.")

@@ -30,7 +30,7 @@ HELP_TEXT: Final = N_(
     "changes.\n"
     "• Acts and payments — acts drawn up for breaking the rules of electricity use, the "
     "amount to pay and its deadline, and objections.\n"
-    "• Notifications — announcements of planned power cuts and service news, on or off.\n"
+    "• Announcements — planned power cuts and service news, on or off.\n"
     "• Language — Azərbaycanca, Русский or English.\n"
     "• Help — this message.\n\n"
     "/cancel stops any step and brings you back to the menu. The call centre is 199."

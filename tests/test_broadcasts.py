@@ -181,7 +181,7 @@ async def test_a_citizen_cannot_start_see_or_cancel_a_broadcast(
         await choose_language(person, "az")
         await person.says(command)
         answer = await person.reply()
-        assert (answer.text or "").startswith("Bu əmri tanımıram"), answer.text
+        assert (answer.text or "").startswith("Belə əmr yoxdur"), answer.text
     async with session_factory() as session:
         stored = await session.get(Broadcast, broadcast_id)
         assert stored is not None and stored.status != BroadcastStatus.CANCELLED
@@ -200,7 +200,7 @@ async def test_a_citizen_turns_announcements_off_in_the_menu(
     async with bot_on_emulator(engine, emulator):
         person = Person(emulator, CITIZEN)
         await choose_language(person, "az")
-        await person.says("Bildirişlər")
+        await person.says("Elanlar")
         shown = await person.sees(az(ANNOUNCEMENTS_ON))
         assert shown.callback_data() == ["ntf:off"]
         assert await reached() == 1

@@ -79,7 +79,7 @@ async def walk_to_review(
     await person.says("aa 1234567")
     await person.sees(head(cr.PHASE_QUESTION, locale))
     await press(person, "cr:phase:1", head(cr.POWER_QUESTION, locale))
-    await answer(person, "7,5 kVt", t("Calculate"))
+    await answer(person, "7,5 kVt", head(cr.QUOTE_PROMPT, locale))
     quote = await press(person, "cr:calculate", "7,5")
     assert "300,00" in (quote.text or "")
     await press(person, "cr:continue", head(cr.OBJECT_QUESTION, locale))

@@ -89,7 +89,7 @@ async def test_the_main_menu_has_the_same_numbers_under_every_message(engine: As
     assert len(set(shown)) == 1, transcript
     assert "menu: [1] Qoşulma müraciəti  [2] Haqqı hesabla" in shown[0]
     assert "[3] Müraciətlərim  [4] Aktlar və ödənişlər" in shown[0]
-    assert "[5] Bildirişlər  [6] Dil  [7] Kömək" in shown[0]
+    assert "[5] Elanlar  [6] Dil  [7] Kömək" in shown[0]
     after_seven = transcript.split("you> 7", 1)[1]
     assert "Bu botda nələr edə bilərsiniz:" in after_seven.split("you> ", 1)[0]  # 7 = Kömək
 
@@ -192,11 +192,11 @@ def test_a_share_button_keyboard_leaves_the_question_s_buttons_on_screen() -> No
     rows = [[{"text": "Rayon mərkəzi", "callback_data": "cr:skip"}],
             [{"text": "Geri", "callback_data": "cr:back"}]]  # fmt: skip
     inline: dict[str, Any] = {"inline_keyboard": rows}
-    share: dict[str, Any] = {"keyboard": [[{"text": "📍 Yeri göndər", "request_location": True}]]}
+    share: dict[str, Any] = {"keyboard": [[{"text": "📍 Məkanı göndər", "request_location": True}]]}
     console.show(sent(1, inline))
     console.show(sent(2, share))
     assert [b.label for b in console.buttons()] == ["Rayon mərkəzi", "Geri"]
-    assert "([📍 Yeri göndər] below the text field: type :location LAT LON)" in out.getvalue()
+    assert "([📍 Məkanı göndər] below the text field: type :location LAT LON)" in out.getvalue()
 
     console.show(sent(1, None, edit=True))  # the question's buttons taken away
     assert console.buttons() == []

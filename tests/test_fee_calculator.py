@@ -16,7 +16,7 @@ from chat.context import BotApplication
 from chat.keyboards import MENU_LABELS, MenuItem
 from conversations import connection_request as cr
 from conversations import fee_calculator as fc
-from conversations import texts
+from conversations import quote_text, texts
 from conversations.connection_draft import DRAFT_KEY
 from domain.connection_fees import ConnectionRequest, Phase, quote_fee
 from i18n import format_money, translate
@@ -25,7 +25,6 @@ from tests.test_connection_request import answer, choose_language, head, press, 
 
 # The calculator's own messages (msgids written inline in conversations/fee_calculator.py).
 PHASE_QUESTION = "Let us calculate the connection fee. How many phases? Most homes use 1 phase."
-POWER_QUESTION = "The power you need, in kW (for example 7.5). The most for {phase} is {limit} kW:"
 DISTRICT_QUESTION = (
     "Some districts have discounts. Type the city or district of the object (e.g. Şuşa), "
     "or press «Skip»:"
@@ -49,9 +48,8 @@ def az(msgid: str) -> str:
 
 def power_question(phase: int, locale: str = "az") -> str:
     """The power question in full: it names the phase and its limit."""
-    label = translate("1 phase" if phase == 1 else "3 phases", locale)
     limit = "20" if phase == 1 else "200"
-    return translate(POWER_QUESTION, locale).format(phase=label, limit=limit)
+    return translate(quote_text.POWER_QUESTIONS[Phase(phase)], locale).format(limit=limit)
 
 
 def sources(phase: int, power: str, district: str | None = None, locale: str = "az") -> str:
@@ -137,7 +135,7 @@ async def test_quote_without_a_district_then_calculate_again(
     assert "1 faza" in text and "7,5 kVt" in text
     assert "7,5 kVt × 40,00\xa0₼ = 300,00\xa0₼" in text  # the breakdown line
     assert az("Rules: {sources}.").format(sources=sources(1, "7.5")) in text
-    assert az(DISCOUNT_LINE).split("{")[0] not in text
+    assert head(DISCOUNT_LINE, "az") not in text
     assert head(DISTRICT_LINE, "az") not in text
     assert quote.callback_data() == [fc.APPLY_CALLBACK, "fc:again", fc.BACK]
 

@@ -27,7 +27,7 @@ AZ_MENU = [
     "Haqqı hesabla",
     "Müraciətlərim",
     "Aktlar və ödənişlər",
-    "Bildirişlər",
+    "Elanlar",
     "Dil",
     "Kömək",
 ]
@@ -202,7 +202,7 @@ async def test_a_command_during_the_language_question_does_what_it_says(aysel: P
     await aysel.says("/help")
     assert ((await aysel.reply()).text or "").startswith("Bu botda nələr edə bilərsiniz")
     await aysel.says("/unknown")
-    assert ((await aysel.reply()).text or "").startswith("Bu əmri tanımıram")
+    assert ((await aysel.reply()).text or "").startswith("Belə əmr yoxdur")
 
 
 async def test_language_can_be_changed_from_the_menu(aysel: Person) -> None:
@@ -230,7 +230,7 @@ async def test_unknown_input_gets_the_menu_again(aysel: Person) -> None:
     assert reply.text == "Zəhmət olmasa, aşağıdakı menyudan seçin."
     assert aysel.keyboard() == AZ_MENU
     await aysel.says("/foo")
-    assert ((await aysel.reply()).text or "").startswith("Bu əmri tanımıram")
+    assert ((await aysel.reply()).text or "").startswith("Belə əmr yoxdur")
     await aysel.shares_location(40.4, 49.8)
     assert (await aysel.reply()).text == "Zəhmət olmasa, aşağıdakı menyudan seçin."
 
@@ -247,7 +247,7 @@ async def test_cancel_works_inside_and_outside_a_dialogue(aysel: Person) -> None
 async def test_staff_commands_exist_only_for_staff(emulator: BotApiEmulator, aysel: Person) -> None:
     await choose_azerbaijani(aysel)
     await aysel.says("/staff")
-    assert ((await aysel.reply()).text or "").startswith("Bu əmri tanımıram")
+    assert ((await aysel.reply()).text or "").startswith("Belə əmr yoxdur")
 
     staff = Person(emulator, user_id=STAFF_ID, first_name="Rəşad")
     await choose_azerbaijani(staff)
