@@ -106,6 +106,8 @@ REGISTRY_FIRST_ORDER: Final = (
 CB: Final = "cr:"  # callback-data prefix of this dialogue
 BACK: Final = CB + "back"
 CANCEL: Final = CB + "cancel"
+CANCEL_YES: Final = CANCEL + ":yes"  # the draft is deleted
+CANCEL_NO: Final = CANCEL + ":no"  # back to the question on screen
 SKIP: Final = CB + "skip"
 KEEP: Final = CB + "keep"  # the answer given before, kept (after «Geri» or «Düzəliş et»)
 #: Telegram shows about this much of a button's text.
@@ -192,6 +194,7 @@ RESUME_QUESTION: Final = N_(
     "You have an unfinished application. Continue where you stopped, or start anew?"
 )
 ANSWER_BELOW: Final = N_("Please answer the question below.")
+CANCEL_QUESTION: Final = N_("Stop filling in the application and delete its draft?")
 EXECUTION_PERIOD_QUESTION: Final = N_("Execution period of the work:")
 
 
@@ -588,6 +591,29 @@ async def back(update: Update, context: BotContext) -> int:
         return await go(update, context, draft, current_question(draft), push=None)
     previous = draft.history.pop()
     return await go(update, context, draft, previous, push=None)
+
+
+async def ask_cancel(update: Update, context: BotContext) -> None:
+    """*Ləğv et* deletes every answer given: asked once more, the dialogue staying where it is.
+
+    Returns None, so the dialogue keeps its state: «Xeyr, davam et» asks the same question
+    again, and an answer typed instead still answers it.
+    """
+    await say(
+        update,
+        _(CANCEL_QUESTION),
+        InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(_("Yes, cancel"), callback_data=CANCEL_YES)],
+                [InlineKeyboardButton(_("No, go on"), callback_data=CANCEL_NO)],
+            ]
+        ),
+    )
+
+
+async def go_on(update: Update, context: BotContext) -> int:
+    """«Xeyr, davam et»: the question the citizen was at, again."""
+    return await ask_again(update, context, draft_of(context))
 
 
 async def cancel(update: Update, context: BotContext) -> int:
@@ -1338,7 +1364,9 @@ def build() -> ConversationHandler[BotContext]:
         states=states,
         fallbacks=[
             CallbackQueryHandler(needs_draft(back), pattern=f"^{BACK}$"),
-            CallbackQueryHandler(cancel, pattern=f"^{CANCEL}$"),
+            CallbackQueryHandler(ask_cancel, pattern=f"^{CANCEL}$"),
+            CallbackQueryHandler(cancel, pattern=f"^{CANCEL_YES}$"),
+            CallbackQueryHandler(needs_draft(go_on), pattern=f"^{CANCEL_NO}$"),
             CommandHandler("cancel", cancel),
             menu_exit(),
             MessageHandler(filters.ALL & ~filters.COMMAND, needs_draft(wrong_kind_for(states))),
