@@ -290,17 +290,17 @@ async def request_code(update: Update, context: BotContext, phone: str) -> phone
 
 async def ask_sms_code(update: Update, phone: str, *, fresh: bool = True) -> int:
     text = _(CODE_ON_ITS_WAY) if fresh else _(phone_check.EARLIER_CODE_QUESTION)
-    await say(
-        update,
-        text.format(phone=phone),
-        InlineKeyboardMarkup(
-            [
-                button(_("Send the code again"), "resend"),
-                button(_("Change the number"), "rephone"),
-            ]
-        ),
-    )
+    await say(update, text.format(phone=phone), code_buttons())
     return PHONE_CODE
+
+
+def code_buttons() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            button(_("Send the code again"), "resend"),
+            button(_("Change the number"), "rephone"),
+        ]
+    )
 
 
 async def typed_sms_code(update: Update, context: BotContext) -> int:
@@ -312,8 +312,8 @@ async def typed_sms_code(update: Update, context: BotContext) -> int:
         update, context, phone, update.effective_message.text or ""
     )
     if refused is not None:
-        await say(update, "⚠️ " + refused)
-        return await ask_sms_code(update, phone)
+        await say(update, phone_check.refusal_question(refused, phone), code_buttons())
+        return PHONE_CODE
     return await phone_proved(update, context, phone)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -62,7 +63,7 @@ from domain.connection_fees import (
 )
 from domain.districts import District, district_candidates, find_district
 from domain.geography import in_azerbaijan
-from i18n import N_, _, current_locale, format_number
+from i18n import LOCALES, N_, _, current_locale, format_number, translate
 from storage import applications
 from storage.models import Application, ObjectType
 from storage.retry import retry_on_disconnect
@@ -122,9 +123,39 @@ def now() -> datetime:
 # ----------------------------------------------------------------------------- keyboards
 
 
+BACK_LABEL: Final = N_("Back")
+CANCEL_LABEL: Final = N_("Cancel")
+USE_DISTRICT_CENTRE: Final = N_("Use the district centre")
+
+
 def nav_row(*, back: bool = True) -> list[InlineKeyboardButton]:
-    row = [InlineKeyboardButton(_("Back"), callback_data=BACK)] if back else []
-    return [*row, InlineKeyboardButton(_("Cancel"), callback_data=CANCEL)]
+    row = [InlineKeyboardButton(_(BACK_LABEL), callback_data=BACK)] if back else []
+    return [*row, InlineKeyboardButton(_(CANCEL_LABEL), callback_data=CANCEL)]
+
+
+def reply_keys(*rows: list[KeyboardButton]) -> ReplyKeyboardMarkup:
+    """The keyboard of a question that needs Telegram's own buttons (share the location, the
+    number): a message carries one keyboard, so *Geri* and *Ləğv et* are on it too, and
+    arrive as text (:func:`reply_key`)."""
+    nav = [KeyboardButton(_(label)) for label in (BACK_LABEL, CANCEL_LABEL)]
+    return ReplyKeyboardMarkup([*rows, nav], resize_keyboard=True, one_time_keyboard=True)
+
+
+def reply_key(text: str) -> str | None:
+    """BACK, CANCEL or SKIP when ``text`` is that reply-keyboard button (in any language)."""
+    folded = " ".join(text.casefold().split())
+    return next(
+        (
+            data
+            for label, data in (
+                (BACK_LABEL, BACK),
+                (CANCEL_LABEL, CANCEL),
+                (USE_DISTRICT_CENTRE, SKIP),
+            )
+            if any(folded == translate(label, locale).casefold() for locale in LOCALES)
+        ),
+        None,
+    )
 
 
 def keyboard(*rows: list[tuple[str, str]], back: bool = True) -> InlineKeyboardMarkup:
@@ -156,6 +187,32 @@ def draft_of(context: BotContext) -> Draft:
 def store(context: BotContext, draft: Draft) -> None:
     assert context.user_data is not None
     save_draft(context.user_data, draft, now())
+
+
+#: What the next question says first, on its own message: why the answer was refused, or what
+#: the answer gave (set by :func:`asking` around an asker, read by :func:`put`). A question and
+#: what leads to it are one message, so the citizen never reads a reason detached from it.
+_NOTE: ContextVar[str | None] = ContextVar("connection_request_note", default=None)
+
+
+async def put(update: Update, state: int, text: str, markup: Any = None) -> None:
+    """Send the question of ``state``, after the note if there is one."""
+    await say(update, "\n\n".join(part for part in (_NOTE.get(), text) if part), markup)
+
+
+async def asking(
+    update: Update, context: BotContext, state: int, note: str | None, ask: Asker | None = None
+) -> None:
+    """Ask ``state`` (or ``ask``) with ``note`` on the question's message."""
+    token = _NOTE.set(note)
+    try:
+        await (ask if ask is not None else ASKERS[state])(update, context)
+    finally:
+        _NOTE.reset(token)
+
+
+def joined(*notes: str | None) -> str | None:
+    return "\n\n".join(note for note in notes if note) or None
 
 
 # ----------------------------------------------------------------------------- questions
@@ -194,6 +251,7 @@ RESUME_QUESTION: Final = N_(
     "You have an unfinished application. Continue where you stopped, or start anew?"
 )
 ANSWER_BELOW: Final = N_("Please answer the question below.")
+NUMBER_CONFIRMED: Final = N_("Thank you, the number {phone} is confirmed.")
 CANCEL_QUESTION: Final = N_("Stop filling in the application and delete its draft?")
 EXECUTION_PERIOD_QUESTION: Final = N_("Execution period of the work:")
 
@@ -274,7 +332,7 @@ async def ask_text_field(update: Update, context: BotContext, state: int) -> Non
     text, rows = with_earlier(_(spec.question), str(earlier) if earlier else None)
     if spec.skippable:
         rows.append([(_("Skip"), SKIP)])
-    await say(update, text, keyboard(*rows, back=state != first_question(draft)))
+    await put(update, state, text, keyboard(*rows, back=state != first_question(draft)))
 
 
 async def ask_execution_period(update: Update, context: BotContext) -> None:
@@ -284,13 +342,14 @@ async def ask_execution_period(update: Update, context: BotContext) -> None:
         [(chosen(quote_text.period_label(option), option.id == period), CB + "period:" + option.id)]
         for option in options
     ]
-    await say(update, _(EXECUTION_PERIOD_QUESTION), keyboard(*rows))
+    await put(update, EXECUTION_PERIOD, _(EXECUTION_PERIOD_QUESTION), keyboard(*rows))
 
 
 async def ask_phase(update: Update, context: BotContext) -> None:
     phase = draft_of(context).phase
-    await say(
+    await put(
         update,
+        PHASE,
         _(PHASE_QUESTION),
         keyboard(
             [
@@ -309,13 +368,14 @@ async def ask_power(update: Update, context: BotContext) -> None:
         phase=quote_text.phase_label(phase), limit=format_number(limit)
     )
     text, rows = with_earlier(question, format_number(draft.power) if draft.power else None)
-    await say(update, text, keyboard(*rows))
+    await put(update, POWER, text, keyboard(*rows))
 
 
 async def ask_quote(update: Update, context: BotContext) -> None:
     draft = draft_of(context)
-    await say(
+    await put(
         update,
+        QUOTE,
         _(QUOTE_PROMPT).format(
             phase=quote_text.phase_label(Phase(draft.phase or 1)),
             power=format_number(draft.power or Decimal(0)),
@@ -326,8 +386,9 @@ async def ask_quote(update: Update, context: BotContext) -> None:
 
 async def ask_object_type(update: Update, context: BotContext) -> None:
     kind = draft_of(context).object_type
-    await say(
+    await put(
         update,
+        OBJECT_TYPE,
         _(OBJECT_QUESTION),
         keyboard(
             [
@@ -340,8 +401,9 @@ async def ask_object_type(update: Update, context: BotContext) -> None:
 
 async def ask_general_conditions(update: Update, context: BotContext) -> None:
     has = draft_of(context).has_general_conditions  # None: not answered, or "I don't know"
-    await say(
+    await put(
         update,
+        GENERAL_CONDITIONS,
         _(GENERAL_CONDITIONS_QUESTION),
         keyboard(
             [
@@ -354,8 +416,9 @@ async def ask_general_conditions(update: Update, context: BotContext) -> None:
 
 
 async def ask_district(update: Update, context: BotContext, page: int = 0) -> None:
-    await say(
+    await put(
         update,
+        DISTRICT,
         _(DISTRICT_QUESTION),
         district_page(page, draft_of(context).district),
     )
@@ -385,48 +448,35 @@ def district_page(page: int, earlier: str | None = None) -> InlineKeyboardMarkup
 
 
 async def ask_location(update: Update, context: BotContext) -> None:
-    await say(
+    await put(
         update,
+        LOCATION,
         _(LOCATION_QUESTION),
-        keyboard([(_("Use the district centre"), SKIP)]),
-    )
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        _("You can also use the button below the text field."),
-        reply_markup=ReplyKeyboardMarkup(
-            [[KeyboardButton(_("📍 Send the location"), request_location=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
+        reply_keys(
+            [KeyboardButton(_("📍 Send the location"), request_location=True)],
+            [KeyboardButton(_(USE_DISTRICT_CENTRE))],
         ),
     )
 
 
 async def ask_phone(update: Update, context: BotContext) -> None:
-    await say(
+    await put(
         update,
+        PHONE,
         _(PHONE_QUESTION),
-        keyboard(),
-    )
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        _("The button is below the text field."),
-        reply_markup=ReplyKeyboardMarkup(
-            [[KeyboardButton(_("📱 Share my number"), request_contact=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        ),
+        reply_keys([KeyboardButton(_("📱 Share my number"), request_contact=True)]),
     )
 
 
 async def ask_phone_code(update: Update, context: BotContext, *, fresh: bool = True) -> None:
     draft = draft_of(context)
     question = CODE_QUESTION if fresh else phone_check.EARLIER_CODE_QUESTION
-    await say(
-        update,
-        _(question).format(phone=draft.pending_phone or ""),
-        keyboard(
-            [(_("Send the code again"), CB + "resend"), (_("Change the number"), CB + "rephone")]
-        ),
+    await put(update, PHONE_CODE, _(question).format(phone=draft.pending_phone or ""), code_keys())
+
+
+def code_keys() -> InlineKeyboardMarkup:
+    return keyboard(
+        [(_("Send the code again"), CB + "resend"), (_("Change the number"), CB + "rephone")]
     )
 
 
@@ -437,8 +487,9 @@ async def ask_earlier_code(update: Update, context: BotContext) -> None:
 
 async def ask_review(update: Update, context: BotContext) -> None:
     draft = draft_of(context)
-    await say(
+    await put(
         update,
+        REVIEW,
         review_text(draft),
         InlineKeyboardMarkup(
             [
@@ -467,8 +518,9 @@ async def ask_resume(update: Update, context: BotContext) -> None:
 
 async def ask_registry_confirm(update: Update, context: BotContext) -> None:
     match = draft_of(context).registry_match or {}
-    await say(
+    await put(
         update,
+        REGISTRY_CONFIRM,
         _("The registry has this for your FIN:\n{name}\nID card: {id_card}\n\nIs this you?").format(
             name=" ".join(
                 filter(
@@ -538,10 +590,12 @@ async def go(
     *,
     push: int | None,
     ask: Asker | None = None,
+    note: str | None = None,
 ) -> int:
     """Ask ``state`` next, remembering ``push`` for *Geri*; skips single-choice questions.
 
-    ``ask`` replaces the usual question of ``state`` (not of a question skipped to).
+    ``ask`` replaces the usual question of ``state`` (not of a question skipped to); ``note``
+    goes first on the question's message.
     """
     asked_for = state
     if push is not None:
@@ -555,17 +609,23 @@ async def go(
         options = execution_periods(now().date())
         if len(options) == 1:
             draft.execution_period = options[0].id
-            await say(
-                update,
-                _("Execution period: {period}.").format(period=quote_text.period_label(options[0])),
+            period = _("Execution period: {period}.").format(
+                period=quote_text.period_label(options[0])
             )
-            return await go(update, context, draft, next_state(EXECUTION_PERIOD, draft), push=None)
+            return await go(
+                update,
+                context,
+                draft,
+                next_state(EXECUTION_PERIOD, draft),
+                push=None,
+                note=joined(note, period),
+            )
     if state == REVIEW:
         draft.editing = False
     draft.state, draft.asked = state, False
     store(context, draft)
     await save_now(update, context)
-    await (ask if ask is not None and state == asked_for else ASKERS[state])(update, context)
+    await asking(update, context, state, note, ask if state == asked_for else None)
     mark_asked(context, draft)
     return state
 
@@ -583,6 +643,25 @@ def mark_asked(context: BotContext, draft: Draft) -> None:
 
 async def advance(update: Update, context: BotContext, draft: Draft, current: int) -> int:
     return await go(update, context, draft, next_state(current, draft), push=current)
+
+
+#: Questions whose message carries a reply keyboard (Telegram's share buttons).
+REPLY_KEYBOARD_STATES: Final = frozenset({LOCATION, PHONE})
+
+
+async def advance_saying(
+    update: Update, context: BotContext, draft: Draft, current: int, outcome: str
+) -> int:
+    """Advance, saying what the answer gave on the next question's message.
+
+    After a step with a reply keyboard, a next question with inline buttons cannot take that
+    keyboard away: then the outcome goes first, on its own message, with the main menu.
+    """
+    following = next_state(current, draft)
+    if following in REPLY_KEYBOARD_STATES or current not in REPLY_KEYBOARD_STATES | {PHONE_CODE}:
+        return await go(update, context, draft, following, push=current, note=outcome)
+    await say(update, outcome, main_menu())
+    return await go(update, context, draft, following, push=current)
 
 
 async def back(update: Update, context: BotContext) -> int:
@@ -627,10 +706,11 @@ async def cancel(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def refuse(update: Update, context: BotContext, state: int, reason: str) -> int:
-    """Say why, then the same question again."""
-    await say(update, "⚠️ " + reason)
-    await ASKERS[state](update, context)
+async def refuse(
+    update: Update, context: BotContext, state: int, reason: str, ask: Asker | None = None
+) -> int:
+    """Say why and ask the same question again, on one message."""
+    await asking(update, context, state, "⚠️ " + reason, ask)
     return state
 
 
@@ -655,18 +735,18 @@ def is_blank(draft: Draft) -> bool:
     return draft.state == first_question(draft) and not draft.history and not draft.prefilled
 
 
-async def begin(update: Update, context: BotContext, draft: Draft) -> int:
-    await say(
-        update,
-        _(
-            "Let us apply for a connection to the electricity network, step by step as on the "
-            "e-gov portal: main info, application info, object info, contact info. You can go "
-            "back or cancel at any step."
-        ),
-        main_menu(),
+async def begin(
+    update: Update, context: BotContext, draft: Draft, *, note: str | None = None
+) -> int:
+    intro = _(
+        "Let us apply for a connection to the electricity network, step by step as on the "
+        "e-gov portal: main info, application info, object info, contact info. You can go "
+        "back or cancel at any step."
     )
     draft.registry_first = context.services.citizen_registry.prefills
-    return await go(update, context, draft, first_question(draft), push=None)
+    return await go(
+        update, context, draft, first_question(draft), push=None, note=joined(intro, note)
+    )
 
 
 def first_question(draft: Draft) -> int:
@@ -978,6 +1058,24 @@ async def type_district(update: Update, context: BotContext) -> int:
     return DISTRICT
 
 
+async def location_text(update: Update, context: BotContext) -> int | None:
+    """Text on the location step: one of its reply-keyboard buttons, or not an answer."""
+    key = reply_key(_typed(update))
+    if key == SKIP:
+        return await use_district_centre(update, context, draft_of(context))
+    if key is not None:
+        return await navigate(update, context, key)
+    return await refuse(update, context, LOCATION, _(ANSWER_BELOW))
+
+
+async def navigate(update: Update, context: BotContext, key: str) -> int | None:
+    """*Geri* or *Ləğv et* pressed on a reply keyboard."""
+    if key == BACK:
+        return await back(update, context)
+    await ask_cancel(update, context)
+    return None
+
+
 async def shared_location(update: Update, context: BotContext) -> int:
     message = update.effective_message
     assert message is not None and message.location is not None
@@ -1009,8 +1107,7 @@ async def measure_distance(update: Update, context: BotContext, draft: Draft) ->
         estimated=not draft.location_shared,
         limit_m=online_payment_max_distance_m(now().date()),
     )
-    await say(update, meaning, main_menu())
-    return await advance(update, context, draft, LOCATION)
+    return await advance_saying(update, context, draft, LOCATION, meaning)
 
 
 async def shared_contact(update: Update, context: BotContext) -> int:
@@ -1033,13 +1130,14 @@ async def shared_contact(update: Update, context: BotContext) -> int:
         return await refuse(update, context, PHONE, reason_text(error))
     draft = draft_of(context)
     draft.phone, draft.phone_verified, draft.pending_phone = phone, True, None
-    await say(
-        update, _("Thank you, the number {phone} is confirmed.").format(phone=phone), main_menu()
-    )
-    return await advance(update, context, draft, PHONE)
+    thanks = _(NUMBER_CONFIRMED).format(phone=phone)
+    return await advance_saying(update, context, draft, PHONE, thanks)
 
 
-async def typed_phone(update: Update, context: BotContext) -> int:
+async def typed_phone(update: Update, context: BotContext) -> int | None:
+    key = reply_key(_typed(update))
+    if key in (BACK, CANCEL):
+        return await navigate(update, context, key)
     try:
         phone = identifiers.parse_mobile_phone(_typed(update))
     except identifiers.IdentifierError as error:
@@ -1063,13 +1161,14 @@ async def typed_code(update: Update, context: BotContext) -> int:
     refused = await phone_check.check_code(update, context, draft.pending_phone, _typed(update))
     if refused is None:
         draft.phone, draft.phone_verified, draft.pending_phone = draft.pending_phone, True, None
-        await say(
-            update,
-            _("Thank you, the number {phone} is confirmed.").format(phone=draft.phone),
-            main_menu(),
-        )
-        return await advance(update, context, draft, PHONE_CODE)
-    return await refuse(update, context, PHONE_CODE, refused)
+        thanks = _(NUMBER_CONFIRMED).format(phone=draft.phone)
+        return await advance_saying(update, context, draft, PHONE_CODE, thanks)
+    # Not "we sent a code" again: the reason (with the tries left), and the question only if
+    # typing can still help.
+    await put(
+        update, PHONE_CODE, phone_check.refusal_question(refused, draft.pending_phone), code_keys()
+    )
+    return PHONE_CODE
 
 
 async def resend_code(update: Update, context: BotContext) -> int:
@@ -1325,7 +1424,12 @@ def build() -> ConversationHandler[BotContext]:
         menu_exit(),
         MessageHandler(text, type_district),
     ]
-    states[LOCATION] = [_button("skip", skip), MessageHandler(filters.LOCATION, shared_location)]
+    states[LOCATION] = [
+        _button("skip", skip),
+        MessageHandler(filters.LOCATION, shared_location),
+        menu_exit(),
+        MessageHandler(text, location_text),
+    ]
     states[PHONE] = [
         MessageHandler(filters.CONTACT, shared_contact),
         menu_exit(),

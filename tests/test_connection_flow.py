@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from conversations import connection_request as cr
+from conversations import phone_check, quote_text
 from conversations.connection_draft import DRAFT_KEY
+from conversations.quote_text import REVIEW_HEADER
 from i18n import translate
 from tests.harness import Citizen
-from tests.test_connection_request import answer, choose_language, press, question
+from tests.test_connection_request import (
+    SUMQAYIT_HOME,
+    answer,
+    choose_language,
+    head,
+    press,
+    question,
+    sent_code,
+)
 
 
 def az(msgid: str) -> str:
@@ -38,3 +50,145 @@ async def test_cancel_asks_first_and_no_returns_to_the_same_question(
     assert DRAFT_KEY not in bot.user_data[aysel.user_id]
     await aysel.says(az("Connection request"))
     await aysel.sees(question(cr.FIRST_NAME, "az"))  # afresh: no "continue where you stopped?"
+
+
+# --------------------------------------------------------------------------- one message each
+
+Act = Callable[[Citizen], Awaitable[None]]
+
+
+def typed(text: str) -> Act:
+    async def act(person: Citizen) -> None:
+        await person.says(text)
+
+    return act
+
+
+def pressed(data: str) -> Act:
+    async def act(person: Citizen) -> None:
+        await person.presses(data)
+
+    return act
+
+
+async def replies_until(person: Citizen, wanted: str) -> list[SentMessage]:
+    got = [await person.reply()]
+    while wanted not in (got[-1].text or ""):
+        got.append(await person.reply())
+    return got
+
+
+def carries_reply_keyboard(message: SentMessage) -> bool:
+    return "keyboard" in (message.reply_markup or {})
+
+
+async def test_every_question_is_one_message_and_a_wrong_answer_one_more(
+    emulator: BotApiEmulator, bot: BotApplication, engine: AsyncEngine
+) -> None:
+    """The whole dialogue, a wrong answer at every question first.
+
+    A question is one message: what the answer before gave (the distance, a chosen period) is on
+    it; only after a step with a reply keyboard may one message come first, carrying the menu
+    back. A wrong answer gets one message: the reason and the question again.
+    """
+    aysel = Citizen(emulator, user_id=2702)
+    await choose_language(aysel, "az")
+    code: list[str] = []
+
+    async def right_code(person: Citizen) -> None:
+        code.append(await sent_code(engine, "+994501234567"))
+        await person.says(code[-1])
+
+    async def wrong_code(person: Citizen) -> None:
+        real = await sent_code(engine, "+994501234567")
+        await person.says("111111" if real != "111111" else "222222")
+
+    async def shared_home(person: Citizen) -> None:
+        await person.shares_location(*SUMQAYIT_HOME)
+
+    text_question = {state: question(state, "az") for state in cr.TEXT_FIELDS}
+    journey: list[tuple[str, Act | None, Act, str]] = [
+        # (the question, a wrong answer, the right one, the next question)
+        ("", None, typed(az("Connection request")), text_question[cr.FIRST_NAME]),
+        (text_question[cr.FIRST_NAME], typed("🙂"), typed("Aysel"), text_question[cr.LAST_NAME]),
+        (
+            text_question[cr.LAST_NAME],
+            typed("1234"),
+            typed("Məmmədova"),
+            text_question[cr.PATRONYMIC],
+        ),
+        (text_question[cr.PATRONYMIC], typed("🙂"), pressed(cr.SKIP), text_question[cr.FIN]),
+        (text_question[cr.FIN], typed("5ABC7D"), typed("5abc7d8"), text_question[cr.ID_CARD]),
+        (
+            text_question[cr.ID_CARD],
+            typed("AB1234567"),
+            typed("aa 1234567"),
+            head(cr.PHASE_QUESTION, "az"),
+        ),
+        (head(cr.PHASE_QUESTION, "az"), typed("bir"), pressed("cr:phase:1"), "kVt"),
+        ("kVt", typed("abc"), typed("7,5"), az("Calculate")),
+        (az("Calculate"), typed("hesabla"), pressed("cr:calculate"), "300,00"),
+        ("300,00", None, pressed("cr:continue"), head(cr.OBJECT_QUESTION, "az")),
+        (
+            head(cr.OBJECT_QUESTION, "az"),
+            typed("ev"),
+            pressed("cr:object:house"),
+            head(cr.DISTRICT_QUESTION, "az"),
+        ),
+        (
+            head(cr.DISTRICT_QUESTION, "az"),
+            typed("qqqqqq"),
+            typed("Sumqayıt"),
+            text_question[cr.REGISTRY_NUMBER],
+        ),
+        (
+            text_question[cr.REGISTRY_NUMBER],
+            typed("🙂"),
+            typed("12-345/2020"),
+            text_question[cr.REGISTRATION_NUMBER],
+        ),
+        (
+            text_question[cr.REGISTRATION_NUMBER],
+            typed("🙂"),
+            typed("7 B"),
+            head(cr.LOCATION_QUESTION, "az"),
+        ),
+        (
+            head(cr.LOCATION_QUESTION, "az"),
+            typed("Nizami küçəsi 5"),
+            shared_home,
+            head(cr.PHONE_QUESTION, "az"),
+        ),
+        (
+            head(cr.PHONE_QUESTION, "az"),
+            typed("12345"),
+            typed("050 123 45 67"),
+            head(cr.CODE_QUESTION, "az"),
+        ),
+        (
+            head(phone_check.CODE_AGAIN_QUESTION, "az"),
+            wrong_code,
+            right_code,
+            text_question[cr.EMAIL],
+        ),
+        (text_question[cr.EMAIL], typed("a@b"), pressed(cr.SKIP), head(REVIEW_HEADER, "az")),
+    ]
+    for asked, wrong, right, following in journey:
+        if wrong is not None:
+            await wrong(aysel)
+            refusal = await aysel.reply()
+            text = refusal.text or ""
+            assert text.startswith("⚠️") and asked in text, (asked, text)
+        await right(aysel)
+        got = await replies_until(aysel, following)
+        assert len(got) <= 2, (following, [m.text for m in got])
+        if len(got) == 2:  # only to give the menu back after a reply keyboard
+            assert carries_reply_keyboard(got[0]) and not (got[0].text or "").startswith("⚠️")
+            assert asked in (
+                head(cr.CODE_QUESTION, "az"),
+                head(phone_check.CODE_AGAIN_QUESTION, "az"),
+            )
+    shown = [m.text or "" for m in emulator.messages(aysel.user_id)]
+    assert head(quote_text.NEAREST_CENTRE, "az") in next(
+        t for t in shown if head(cr.PHONE_QUESTION, "az") in t
+    )

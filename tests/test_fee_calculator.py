@@ -21,7 +21,7 @@ from conversations.connection_draft import DRAFT_KEY
 from domain.connection_fees import ConnectionRequest, Phase, quote_fee
 from i18n import format_money, translate
 from tests.harness import Citizen
-from tests.test_connection_request import answer, choose_language, head, press, question, refused
+from tests.test_connection_request import answer, choose_language, head, press, question
 
 # The calculator's own messages (msgids written inline in conversations/fee_calculator.py).
 PHASE_QUESTION = "Let us calculate the connection fee. How many phases? Most homes use 1 phase."
@@ -41,6 +41,15 @@ DISCOUNT_LINE = "discount {percent} %: {amount}"
 CLOSED = "Calculation closed."
 ANSWER_BELOW = "Please answer the question below."
 MOVED_INTO_DRAFT = "Your unfinished application now uses these values. Let us go on."
+
+
+async def refused(person: Citizen, bad: str, reason: str, again: str) -> None:
+    """A bad answer gets the reason, then the same question (the calculator: two messages)."""
+    await person.says(bad)
+    warning = await person.sees("⚠️")
+    assert reason in (warning.text or ""), (bad[:40], warning.text)
+    repeat = await person.reply()
+    assert again in (repeat.text or ""), (bad[:40], repeat.text)
 
 
 def az(msgid: str) -> str:
