@@ -195,8 +195,25 @@ def store(context: BotContext, draft: Draft) -> None:
 _NOTE: ContextVar[str | None] = ContextVar("connection_request_note", default=None)
 
 
+#: The portal's section of each question (the review has all four).
+SECTION_OF: Final = {
+    **dict.fromkeys(
+        (FIRST_NAME, LAST_NAME, PATRONYMIC, FIN, ID_CARD, REGISTRY_CONFIRM), quote_text.MAIN_INFO
+    ),
+    **dict.fromkeys((EXECUTION_PERIOD, PHASE, POWER, QUOTE), quote_text.APPLICATION_INFO),
+    **dict.fromkeys(
+        (OBJECT_TYPE, GENERAL_CONDITIONS, DISTRICT, REGISTRY_NUMBER, REGISTRATION_NUMBER, LOCATION),
+        quote_text.OBJECT_INFO,
+    ),
+    **dict.fromkeys((PHONE, PHONE_CODE, EMAIL), quote_text.CONTACT_INFO),
+}
+
+
 async def put(update: Update, state: int, text: str, markup: Any = None) -> None:
-    """Send the question of ``state``, after the note if there is one."""
+    """Send the question of ``state`` under its section's line, after the note if any."""
+    section = SECTION_OF.get(state)
+    if text and section is not None:
+        text = quote_text.section_line(section) + "\n" + text
     await say(update, "\n\n".join(part for part in (_NOTE.get(), text) if part), markup)
 
 
@@ -1165,10 +1182,13 @@ async def typed_code(update: Update, context: BotContext) -> int:
         return await advance_saying(update, context, draft, PHONE_CODE, thanks)
     # Not "we sent a code" again: the reason (with the tries left), and the question only if
     # typing can still help.
-    await put(
-        update, PHONE_CODE, phone_check.refusal_question(refused, draft.pending_phone), code_keys()
-    )
-    return PHONE_CODE
+    phone = draft.pending_phone
+
+    async def ask(update: Update, context: BotContext) -> None:
+        question = _(phone_check.CODE_AGAIN_QUESTION).format(phone=phone)
+        await put(update, PHONE_CODE, question if refused.retype else "", code_keys())
+
+    return await refuse(update, context, PHONE_CODE, refused.reason, ask)
 
 
 async def resend_code(update: Update, context: BotContext) -> int:
@@ -1207,7 +1227,15 @@ EDITABLE: Final = (
 
 
 def review_text(draft: Draft) -> str:
-    return quote_text.review(draft, review_quote(draft))
+    period = next(
+        (
+            quote_text.period_label(option)
+            for option in execution_periods(now().date())
+            if option.id == draft.execution_period
+        ),
+        None,
+    )
+    return quote_text.review(draft, review_quote(draft), period)
 
 
 def review_quote(draft: Draft) -> Quote:

@@ -22,6 +22,7 @@ from tests.test_connection_request import (
     press,
     question,
     sent_code,
+    walk_to_review,
 )
 
 
@@ -192,3 +193,40 @@ async def test_every_question_is_one_message_and_a_wrong_answer_one_more(
     assert head(quote_text.NEAREST_CENTRE, "az") in next(
         t for t in shown if head(cr.PHONE_QUESTION, "az") in t
     )
+
+
+async def test_questions_say_their_section_and_the_review_has_the_portal_s_four(
+    emulator: BotApiEmulator, bot: BotApplication, engine: AsyncEngine
+) -> None:
+    aysel = Citizen(emulator, user_id=2703)
+    await choose_language(aysel, "az")
+    review = await walk_to_review(
+        aysel, "az", district="Sumqayıt", phone_by_code=False, engine=engine
+    )
+    shown = [m.text or "" for m in emulator.messages(aysel.user_id)]
+
+    def asking(piece: str) -> str:
+        return next(text for text in shown if piece in text)
+
+    for piece, section in [
+        (question(cr.FIRST_NAME, "az"), "Əsas məlumatlar · 1/4"),
+        (question(cr.ID_CARD, "az"), "Əsas məlumatlar · 1/4"),
+        (head(cr.PHASE_QUESTION, "az"), "Müraciət məlumatları · 2/4"),
+        (az("Calculate"), "Müraciət məlumatları · 2/4"),
+        (head(cr.DISTRICT_QUESTION, "az"), "Obyekt məlumatları · 3/4"),
+        (head(cr.LOCATION_QUESTION, "az"), "Obyekt məlumatları · 3/4"),
+        (head(cr.PHONE_QUESTION, "az"), "Əlaqə məlumatları · 4/4"),
+        (question(cr.EMAIL, "az"), "Əlaqə məlumatları · 4/4"),
+    ]:
+        assert section + "\n" in asking(piece), (section, asking(piece))
+    text = review.text or ""
+    sections = [
+        "Əsas məlumatlar",
+        "Müraciət məlumatları",
+        "Obyekt məlumatları",
+        "Əlaqə məlumatları",
+    ]
+    at = [text.index("\n" + name + "\n") for name in sections]
+    assert at == sorted(at), text
+    assert text.index("Ad: Aysel") < at[1] < text.index("İşin icra müddəti: ") < at[2]
+    assert at[2] < text.index("Rayon: Sumqayıt") < at[3] < text.index("+994501234567")
