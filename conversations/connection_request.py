@@ -268,6 +268,7 @@ RESUME_QUESTION: Final = N_(
     "You have an unfinished application. Continue where you stopped, or start anew?"
 )
 ANSWER_BELOW: Final = N_("Please answer the question below.")
+FROM_CALCULATION: Final = N_("From your calculation: {values}.")
 NUMBER_CONFIRMED: Final = N_("Thank you, the number {phone} is confirmed.")
 CANCEL_QUESTION: Final = N_("Stop filling in the application and delete its draft?")
 EXECUTION_PERIOD_QUESTION: Final = N_("Execution period of the work:")
@@ -617,9 +618,13 @@ async def go(
     asked_for = state
     if push is not None:
         draft.history.append(push)
+    skipped = []
     while state in draft.prefilled and not draft.editing:
         draft.prefilled.remove(state)
+        skipped.append(state)
         state = next_state(state, draft)
+    if skipped:
+        note = joined(note, taken_over(draft, skipped))
     if state == REGISTRY_CONFIRM and draft.registry_match is None:
         state = FIN  # back after the offer was answered: nothing left to offer, ask the FIN
     if state == EXECUTION_PERIOD:
@@ -645,6 +650,18 @@ async def go(
     await asking(update, context, state, note, ask if state == asked_for else None)
     mark_asked(context, draft)
     return state
+
+
+def taken_over(draft: Draft, skipped: list[int]) -> str | None:
+    """What the questions skipped took from the fee calculator: "Hesablamanızdan: 1 faza, …"."""
+    values = []
+    if PHASE in skipped and draft.phase:
+        values.append(quote_text.phase_label(Phase(draft.phase)))
+    if POWER in skipped and draft.power is not None:
+        values.append(quote_text.kilowatts(draft.power))
+    if DISTRICT in skipped and draft.district:
+        values.append(draft.district)
+    return _(FROM_CALCULATION).format(values=", ".join(values)) if values else None
 
 
 def mark_asked(context: BotContext, draft: Draft) -> None:
@@ -796,8 +813,14 @@ async def start_from_quote(update: Update, context: BotContext) -> int:
             draft.prefilled.append(DISTRICT)
     if draft.state is None:
         return await begin(update, context, draft)
-    await say(update, _("Your unfinished application now uses these values. Let us go on."))
-    return await go(update, context, draft, current_question(draft), push=None)
+    return await go(
+        update,
+        context,
+        draft,
+        current_question(draft),
+        push=None,
+        note=_("Your unfinished application now uses these values. Let us go on."),
+    )
 
 
 async def draft_gone(update: Update, context: BotContext) -> int:
@@ -990,15 +1013,19 @@ async def accept_power(update: Update, context: BotContext, typed: str) -> int:
 
 async def calculate(update: Update, context: BotContext) -> int:
     draft = draft_of(context)
+    # A district already chosen (the dialogue went back, or the answer is being changed) gives
+    # its discount here; otherwise the review applies it.
     quote = quote_fee(
-        ConnectionRequest(phase=Phase(draft.phase or 1), power_kw=draft.power or Decimal(1)),
+        ConnectionRequest(
+            phase=Phase(draft.phase or 1),
+            power_kw=draft.power or Decimal(1),
+            district=draft.district,
+        ),
         on=now().date(),
     )
-    text = (
-        quote_text.render(quote)
-        + "\n\n"
-        + _("Discounts that depend on the district are applied at the review.")
-    )
+    text = quote_text.render(quote)
+    if draft.district is None:
+        text += "\n\n" + _("Discounts that depend on the district are applied at the review.")
     await say(update, text, keyboard([(_("Continue"), CB + "continue")]))
     return QUOTE
 

@@ -230,3 +230,18 @@ async def test_questions_say_their_section_and_the_review_has_the_portal_s_four(
     assert at == sorted(at), text
     assert text.index("Ad: Aysel") < at[1] < text.index("İşin icra müddəti: ") < at[2]
     assert at[2] < text.index("Rayon: Sumqayıt") < at[3] < text.index("+994501234567")
+
+
+async def test_a_district_known_at_calculate_gives_its_discount_there(
+    emulator: BotApiEmulator, bot: BotApplication, engine: AsyncEngine
+) -> None:
+    """Changing the power after the district (Şuşa: 1 phase is free) showed the full fee."""
+    aysel = Citizen(emulator, user_id=2704)
+    await choose_language(aysel, "az")
+    await walk_to_review(aysel, "az", district="Şuşa", phone_by_code=False, engine=engine)
+    await press(aysel, "cr:edit", az("What would you like to change?"))
+    await press(aysel, f"cr:editfield:{cr.POWER}", "kVt")
+    await answer(aysel, "7,5", az("Calculate"))
+    quote = (await press(aysel, "cr:calculate", "7,5")).text or ""
+    assert quote.split("\n")[0].endswith(": 0,00\xa0₼"), quote  # the district's discount
+    assert az("Discounts that depend on the district are applied at the review.") not in quote
