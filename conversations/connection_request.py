@@ -61,8 +61,15 @@ from domain.connection_fees import (
     power_limit,
     quote_fee,
 )
-from domain.districts import District, district_candidates, find_district
+from domain.districts import (
+    FAR_FROM_DISTRICT_M,
+    District,
+    district_candidates,
+    find_district,
+    nearest_district,
+)
 from domain.geography import in_azerbaijan
+from domain.power_centres import haversine_m
 from i18n import LOCALES, N_, _, current_locale, format_number, translate
 from storage import applications
 from storage.models import Application, ObjectType
@@ -268,6 +275,12 @@ RESUME_QUESTION: Final = N_(
     "You have an unfinished application. Continue where you stopped, or start anew?"
 )
 ANSWER_BELOW: Final = N_("Please answer the question below.")
+FAR_LOCATION_QUESTION: Final = N_(
+    "The location you sent is far from the district you chose.\n"
+    "Nearest to the location: {place}\n"
+    "District chosen: {district} ({distance} from the location)\n"
+    "Is the location right?"
+)
 FROM_CALCULATION: Final = N_("From your calculation: {values}.")
 NUMBER_CONFIRMED: Final = N_("Thank you, the number {phone} is confirmed.")
 CANCEL_QUESTION: Final = N_("Stop filling in the application and delete its draft?")
@@ -1064,6 +1077,10 @@ async def district_chosen(update: Update, context: BotContext, district: Distric
             ),
         )
     draft = draft_of(context)
+    if draft.doubted_location is not None and draft.state == DISTRICT:
+        # The district changed after a location far from the old one: take both.
+        draft.district = district.name
+        return await take_location(update, context, draft, draft.doubted_location)
     if draft.district != district.name:
         draft.latitude = draft.longitude = None
         draft.distance_m = None
@@ -1126,10 +1143,64 @@ async def shared_location(update: Update, context: BotContext) -> int:
     if not in_azerbaijan(message.location.latitude, message.location.longitude):
         return await refuse(update, context, LOCATION, _(OUTSIDE_AZERBAIJAN))
     draft = draft_of(context)
-    draft.latitude = message.location.latitude
-    draft.longitude = message.location.longitude
+    point = [message.location.latitude, message.location.longitude]
+    district = find_district(draft.district or "")
+    if district is not None and draft.doubted_location != point:
+        away = haversine_m(point[0], point[1], district.latitude, district.longitude)
+        if away > FAR_FROM_DISTRICT_M:
+            draft.doubted_location = point
+            store(context, draft)
+            await ask_far_location(update, district, point, away)
+            return LOCATION
+    return await take_location(update, context, draft, point)
+
+
+async def ask_far_location(
+    update: Update, district: District, point: list[float], away: float
+) -> None:
+    """Once per location: far from the district chosen, which of the two is wrong?"""
+    text = _(FAR_LOCATION_QUESTION).format(
+        place=nearest_district(point[0], point[1]).name,
+        district=district.name,
+        distance=quote_text.distance_value(int(away)),
+    )
+    await put(
+        update,
+        LOCATION,
+        text,
+        InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _("Yes, the location is right"), callback_data=CB + "far:keep"
+                    )
+                ],
+                [InlineKeyboardButton(_("Change the district"), callback_data=CB + "far:district")],
+                [InlineKeyboardButton(_("Send another location"), callback_data=CB + "far:again")],
+            ]
+        ),
+    )
+
+
+async def take_location(
+    update: Update, context: BotContext, draft: Draft, point: list[float]
+) -> int:
+    draft.latitude, draft.longitude = point
     draft.location_shared = True
+    draft.doubted_location = None
     return await measure_distance(update, context, draft)
+
+
+async def far_location_answered(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    choice = _data(update).removeprefix(CB + "far:")
+    if draft.doubted_location is None or choice == "again":
+        draft.doubted_location = None
+        return await go(update, context, draft, LOCATION, push=None)
+    if choice == "keep":
+        return await take_location(update, context, draft, draft.doubted_location)
+    # The district is asked again; the location is taken with the new one (district_chosen).
+    return await go(update, context, draft, DISTRICT, push=LOCATION)
 
 
 async def use_district_centre(update: Update, context: BotContext, draft: Draft) -> int:
@@ -1481,6 +1552,7 @@ def build() -> ConversationHandler[BotContext]:
     ]
     states[LOCATION] = [
         _button("skip", skip),
+        _button("far:(keep|district|again)", far_location_answered),
         MessageHandler(filters.LOCATION, shared_location),
         menu_exit(),
         MessageHandler(text, location_text),

@@ -245,3 +245,52 @@ async def test_a_district_known_at_calculate_gives_its_discount_there(
     quote = (await press(aysel, "cr:calculate", "7,5")).text or ""
     assert quote.split("\n")[0].endswith(": 0,00\xa0₼"), quote  # the district's discount
     assert az("Discounts that depend on the district are applied at the review.") not in quote
+
+
+async def to_location(person: Citizen, district: str) -> None:
+    await person.says(az("Connection request"))
+    await person.sees(question(cr.FIRST_NAME, "az"))
+    await answer(person, "Aysel", question(cr.LAST_NAME, "az"))
+    await answer(person, "Məmmədova", question(cr.PATRONYMIC, "az"))
+    await press(person, cr.SKIP, question(cr.FIN, "az"))
+    await answer(person, "5abc7d8", question(cr.ID_CARD, "az"))
+    await answer(person, "aa1234567", head(cr.PHASE_QUESTION, "az"))
+    await press(person, "cr:phase:1", "kVt")
+    await answer(person, "7,5", az("Calculate"))
+    await press(person, "cr:calculate", "300,00")
+    await press(person, "cr:continue", head(cr.OBJECT_QUESTION, "az"))
+    await press(person, "cr:object:house", head(cr.DISTRICT_QUESTION, "az"))
+    await answer(person, district, question(cr.REGISTRY_NUMBER, "az"))
+    await answer(person, "12-345/2020", question(cr.REGISTRATION_NUMBER, "az"))
+    await answer(person, "7 B", head(cr.LOCATION_QUESTION, "az"))
+
+
+BAKU_POINT = (40.3739, 49.8482)
+
+
+async def test_a_location_far_from_the_district_is_questioned_once(
+    emulator: BotApiEmulator, bot: BotApplication, engine: AsyncEngine
+) -> None:
+    """A point in Bakı with Şuşa chosen was taken as it came (and the fee had Şuşa's discount)."""
+    aysel = Citizen(emulator, user_id=2705)
+    await choose_language(aysel, "az")
+    await to_location(aysel, "Şuşa")
+    await aysel.shares_location(*BAKU_POINT)
+    doubt = await aysel.sees(head(cr.FAR_LOCATION_QUESTION, "az"))
+    assert "Seçilmiş rayon: Şuşa" in (doubt.text or "")
+    assert doubt.callback_data() == ["cr:far:keep", "cr:far:district", "cr:far:again"]
+    await press(aysel, "cr:far:district", head(cr.DISTRICT_QUESTION, "az"))
+    await answer(aysel, "Bakı", head(cr.PHONE_QUESTION, "az"))  # the location taken with it
+    draft = bot.user_data[aysel.user_id][DRAFT_KEY]
+    assert draft["district"] == "Bakı" and draft["location_shared"]
+    assert (draft["latitude"], draft["longitude"]) == BAKU_POINT
+
+    kamran = Citizen(emulator, user_id=2706, first_name="Kamran")
+    await choose_language(kamran, "az")
+    await to_location(kamran, "Şuşa")
+    await kamran.shares_location(*BAKU_POINT)
+    await kamran.sees(head(cr.FAR_LOCATION_QUESTION, "az"))
+    await kamran.shares_location(*BAKU_POINT)  # the same place again: once is enough
+    await kamran.sees(head(cr.PHONE_QUESTION, "az"))
+    draft = bot.user_data[kamran.user_id][DRAFT_KEY]
+    assert draft["district"] == "Şuşa" and draft["latitude"] == BAKU_POINT[0]
