@@ -46,7 +46,7 @@ from conversations.texts import reason_text
 from delivery import act_notices
 from domain import identifiers
 from domain.acts import BAKU, ActStatus, objection_answer_due
-from i18n import N_, _, current_locale, format_date
+from i18n import LOCALES, N_, _, current_locale, format_date, translate
 from integrations.subscribers import DirectoryUnavailable
 from storage import acts, citizens
 from storage.models import Citizen, ViolationAct
@@ -73,6 +73,7 @@ CODE_ON_ITS_WAY: Final = N_(
     "If {phone} is the number on file for this subscriber code, a 6-digit code is on its way "
     "to it by SMS. Please type it here (it is valid for 5 minutes):"
 )
+CANCEL_LABEL: Final = N_("Cancel")
 DIRECTORY_DOWN: Final = N_(
     "We cannot check subscriber codes right now. Please try again in a few minutes."
 )
@@ -231,13 +232,23 @@ async def ask_phone(update: Update) -> int:
             "mobile number with the button below, or type it (we will send a code by SMS). It "
             "must be the number recorded for the subscriber code."
         ),
+        # One keyboard a message: «Ləğv et» is on the reply keyboard, and arrives as text.
         ReplyKeyboardMarkup(
-            [[KeyboardButton(_("📱 Share my number"), request_contact=True)]],
+            [
+                [KeyboardButton(_("📱 Share my number"), request_contact=True)],
+                [KeyboardButton(_(CANCEL_LABEL))],
+            ],
             resize_keyboard=True,
             one_time_keyboard=True,
         ),
     )
     return PHONE
+
+
+def is_cancel(text: str | None) -> bool:
+    """The reply keyboard's «Ləğv et» (in any language)."""
+    folded = " ".join((text or "").casefold().split())
+    return any(folded == translate(CANCEL_LABEL, locale).casefold() for locale in LOCALES)
 
 
 async def shared_contact(update: Update, context: BotContext) -> int:
@@ -256,6 +267,8 @@ async def shared_contact(update: Update, context: BotContext) -> int:
 
 async def typed_phone(update: Update, context: BotContext) -> int:
     assert update.effective_message is not None
+    if is_cancel(update.effective_message.text):
+        return await close(update, context)
     try:
         phone = identifiers.parse_mobile_phone(update.effective_message.text or "")
     except identifiers.IdentifierError as error:
