@@ -47,7 +47,7 @@ from conversations.texts import reason_text
 from delivery import act_notices
 from domain import identifiers
 from domain.acts import BAKU, ActStatus, objection_answer_due
-from i18n import N_, _, current_locale, format_date
+from i18n import LOCALES, N_, _, current_locale, format_date, translate
 from integrations.subscribers import DirectoryUnavailable
 from storage import acts, citizens
 from storage.models import Citizen, ViolationAct
@@ -74,6 +74,7 @@ CODE_ON_ITS_WAY: Final = N_(
     "If {phone} is the number on file for this subscriber code, a 6-digit code is on its way "
     "to it by SMS. Please type it here (it is valid for 5 minutes):"
 )
+CANCEL_LABEL: Final = N_("Cancel")
 DIRECTORY_DOWN: Final = N_(
     "We cannot check subscriber codes right now. Please try again in a few minutes."
 )
@@ -223,13 +224,23 @@ async def ask_phone(update: Update) -> int:
             "mobile number with the button below, or type it (we will send a code by SMS). It "
             "must be the number recorded for the subscriber code."
         ),
+        # One keyboard a message: «Ləğv et» is on the reply keyboard, and arrives as text.
         ReplyKeyboardMarkup(
-            [[KeyboardButton(_("📱 Share my number"), request_contact=True)]],
+            [
+                [KeyboardButton(_("📱 Share my number"), request_contact=True)],
+                [KeyboardButton(_(CANCEL_LABEL))],
+            ],
             resize_keyboard=True,
             one_time_keyboard=True,
         ),
     )
     return PHONE
+
+
+def is_cancel(text: str | None) -> bool:
+    """The reply keyboard's «Ləğv et» (in any language)."""
+    folded = " ".join((text or "").casefold().split())
+    return any(folded == translate(CANCEL_LABEL, locale).casefold() for locale in LOCALES)
 
 
 async def shared_contact(update: Update, context: BotContext) -> int:
@@ -248,6 +259,8 @@ async def shared_contact(update: Update, context: BotContext) -> int:
 
 async def typed_phone(update: Update, context: BotContext) -> int:
     assert update.effective_message is not None
+    if is_cancel(update.effective_message.text):
+        return await close(update, context)
     try:
         phone = identifiers.parse_mobile_phone(update.effective_message.text or "")
     except identifiers.IdentifierError as error:
@@ -282,17 +295,17 @@ async def request_code(update: Update, context: BotContext, phone: str) -> phone
 
 async def ask_sms_code(update: Update, phone: str, *, fresh: bool = True) -> int:
     text = _(CODE_ON_ITS_WAY) if fresh else _(phone_check.EARLIER_CODE_QUESTION)
-    await say(
-        update,
-        text.format(phone=phone),
-        InlineKeyboardMarkup(
-            [
-                button(_("Send the code again"), "resend"),
-                button(_("Change the number"), "rephone"),
-            ]
-        ),
-    )
+    await say(update, text.format(phone=phone), code_buttons())
     return PHONE_CODE
+
+
+def code_buttons() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            button(_("Send the code again"), "resend"),
+            button(_("Change the number"), "rephone"),
+        ]
+    )
 
 
 async def typed_sms_code(update: Update, context: BotContext) -> int:
@@ -304,8 +317,8 @@ async def typed_sms_code(update: Update, context: BotContext) -> int:
         update, context, phone, update.effective_message.text or ""
     )
     if refused is not None:
-        await say(update, "⚠️ " + refused)
-        return await ask_sms_code(update, phone)
+        await say(update, phone_check.refusal_question(refused, phone), code_buttons())
+        return PHONE_CODE
     return await phone_proved(update, context, phone)
 
 

@@ -55,6 +55,8 @@ class Draft:
     latitude: float | None = None
     longitude: float | None = None
     location_shared: bool = False
+    #: a shared location far from the district's centre, asked about once (latitude, longitude)
+    doubted_location: list[float] | None = None
     distance_m: int | None = None
     power_centre: str | None = None
     # contact info

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -60,9 +61,16 @@ from domain.connection_fees import (
     power_limit,
     quote_fee,
 )
-from domain.districts import District, district_candidates, find_district
+from domain.districts import (
+    FAR_FROM_DISTRICT_M,
+    District,
+    district_candidates,
+    find_district,
+    nearest_district,
+)
 from domain.geography import in_azerbaijan
-from i18n import N_, _, current_locale, format_number
+from domain.power_centres import haversine_m
+from i18n import LOCALES, N_, _, current_locale, format_number, translate
 from storage import applications
 from storage.models import Application, ObjectType
 from storage.retry import retry_on_disconnect
@@ -106,6 +114,8 @@ REGISTRY_FIRST_ORDER: Final = (
 CB: Final = "cr:"  # callback-data prefix of this dialogue
 BACK: Final = CB + "back"
 CANCEL: Final = CB + "cancel"
+CANCEL_YES: Final = CANCEL + ":yes"  # the draft is deleted
+CANCEL_NO: Final = CANCEL + ":no"  # back to the question on screen
 SKIP: Final = CB + "skip"
 KEEP: Final = CB + "keep"  # the answer given before, kept (after «Geri» or «Düzəliş et»)
 #: Telegram shows about this much of a button's text.
@@ -120,9 +130,39 @@ def now() -> datetime:
 # ----------------------------------------------------------------------------- keyboards
 
 
+BACK_LABEL: Final = N_("Back")
+CANCEL_LABEL: Final = N_("Cancel")
+USE_DISTRICT_CENTRE: Final = N_("Use the district centre")
+
+
 def nav_row(*, back: bool = True) -> list[InlineKeyboardButton]:
-    row = [InlineKeyboardButton(_("Back"), callback_data=BACK)] if back else []
-    return [*row, InlineKeyboardButton(_("Cancel"), callback_data=CANCEL)]
+    row = [InlineKeyboardButton(_(BACK_LABEL), callback_data=BACK)] if back else []
+    return [*row, InlineKeyboardButton(_(CANCEL_LABEL), callback_data=CANCEL)]
+
+
+def reply_keys(*rows: list[KeyboardButton]) -> ReplyKeyboardMarkup:
+    """The keyboard of a question that needs Telegram's own buttons (share the location, the
+    number): a message carries one keyboard, so *Geri* and *Ləğv et* are on it too, and
+    arrive as text (:func:`reply_key`)."""
+    nav = [KeyboardButton(_(label)) for label in (BACK_LABEL, CANCEL_LABEL)]
+    return ReplyKeyboardMarkup([*rows, nav], resize_keyboard=True, one_time_keyboard=True)
+
+
+def reply_key(text: str) -> str | None:
+    """BACK, CANCEL or SKIP when ``text`` is that reply-keyboard button (in any language)."""
+    folded = " ".join(text.casefold().split())
+    return next(
+        (
+            data
+            for label, data in (
+                (BACK_LABEL, BACK),
+                (CANCEL_LABEL, CANCEL),
+                (USE_DISTRICT_CENTRE, SKIP),
+            )
+            if any(folded == translate(label, locale).casefold() for locale in LOCALES)
+        ),
+        None,
+    )
 
 
 def keyboard(*rows: list[tuple[str, str]], back: bool = True) -> InlineKeyboardMarkup:
@@ -154,6 +194,49 @@ def draft_of(context: BotContext) -> Draft:
 def store(context: BotContext, draft: Draft) -> None:
     assert context.user_data is not None
     save_draft(context.user_data, draft, now())
+
+
+#: What the next question says first, on its own message: why the answer was refused, or what
+#: the answer gave (set by :func:`asking` around an asker, read by :func:`put`). A question and
+#: what leads to it are one message, so the citizen never reads a reason detached from it.
+_NOTE: ContextVar[str | None] = ContextVar("connection_request_note", default=None)
+
+
+#: The portal's section of each question (the review has all four).
+SECTION_OF: Final = {
+    **dict.fromkeys(
+        (FIRST_NAME, LAST_NAME, PATRONYMIC, FIN, ID_CARD, REGISTRY_CONFIRM), quote_text.MAIN_INFO
+    ),
+    **dict.fromkeys((EXECUTION_PERIOD, PHASE, POWER, QUOTE), quote_text.APPLICATION_INFO),
+    **dict.fromkeys(
+        (OBJECT_TYPE, GENERAL_CONDITIONS, DISTRICT, REGISTRY_NUMBER, REGISTRATION_NUMBER, LOCATION),
+        quote_text.OBJECT_INFO,
+    ),
+    **dict.fromkeys((PHONE, PHONE_CODE, EMAIL), quote_text.CONTACT_INFO),
+}
+
+
+async def put(update: Update, state: int, text: str, markup: Any = None) -> None:
+    """Send the question of ``state`` under its section's line, after the note if any."""
+    section = SECTION_OF.get(state)
+    if text and section is not None:
+        text = quote_text.section_line(section) + "\n" + text
+    await say(update, "\n\n".join(part for part in (_NOTE.get(), text) if part), markup)
+
+
+async def asking(
+    update: Update, context: BotContext, state: int, note: str | None, ask: Asker | None = None
+) -> None:
+    """Ask ``state`` (or ``ask``) with ``note`` on the question's message."""
+    token = _NOTE.set(note)
+    try:
+        await (ask if ask is not None else ASKERS[state])(update, context)
+    finally:
+        _NOTE.reset(token)
+
+
+def joined(*notes: str | None) -> str | None:
+    return "\n\n".join(note for note in notes if note) or None
 
 
 # ----------------------------------------------------------------------------- questions
@@ -190,6 +273,15 @@ RESUME_QUESTION: Final = N_(
     "You have an unfinished application. Continue where you stopped, or start anew?"
 )
 ANSWER_BELOW: Final = N_("Please answer the question below.")
+FAR_LOCATION_QUESTION: Final = N_(
+    "The location you sent is far from the district you chose.\n"
+    "Nearest to the location: {place}\n"
+    "District chosen: {district} ({distance} from the location)\n"
+    "Is the location right?"
+)
+FROM_CALCULATION: Final = N_("From your calculation: {values}.")
+NUMBER_CONFIRMED: Final = N_("Thank you, the number {phone} is confirmed.")
+CANCEL_QUESTION: Final = N_("Stop filling in the application and delete its draft?")
 EXECUTION_PERIOD_QUESTION: Final = N_("Execution period of the work:")
 
 
@@ -269,7 +361,7 @@ async def ask_text_field(update: Update, context: BotContext, state: int) -> Non
     text, rows = with_earlier(_(spec.question), str(earlier) if earlier else None)
     if spec.skippable:
         rows.append([(_("Skip"), SKIP)])
-    await say(update, text, keyboard(*rows, back=state != first_question(draft)))
+    await put(update, state, text, keyboard(*rows, back=state != first_question(draft)))
 
 
 async def ask_execution_period(update: Update, context: BotContext) -> None:
@@ -279,13 +371,14 @@ async def ask_execution_period(update: Update, context: BotContext) -> None:
         [(chosen(quote_text.period_label(option), option.id == period), CB + "period:" + option.id)]
         for option in options
     ]
-    await say(update, _(EXECUTION_PERIOD_QUESTION), keyboard(*rows))
+    await put(update, EXECUTION_PERIOD, _(EXECUTION_PERIOD_QUESTION), keyboard(*rows))
 
 
 async def ask_phase(update: Update, context: BotContext) -> None:
     phase = draft_of(context).phase
-    await say(
+    await put(
         update,
+        PHASE,
         _(PHASE_QUESTION),
         keyboard(
             [
@@ -302,13 +395,14 @@ async def ask_power(update: Update, context: BotContext) -> None:
     limit = power_limit(phase, now().date())
     question = _(quote_text.POWER_QUESTIONS[phase]).format(limit=format_number(limit))
     text, rows = with_earlier(question, format_number(draft.power) if draft.power else None)
-    await say(update, text, keyboard(*rows))
+    await put(update, POWER, text, keyboard(*rows))
 
 
 async def ask_quote(update: Update, context: BotContext) -> None:
     draft = draft_of(context)
-    await say(
+    await put(
         update,
+        QUOTE,
         _(QUOTE_PROMPT).format(
             phase=quote_text.phase_label(Phase(draft.phase or 1)),
             power=format_number(draft.power or Decimal(0)),
@@ -319,8 +413,9 @@ async def ask_quote(update: Update, context: BotContext) -> None:
 
 async def ask_object_type(update: Update, context: BotContext) -> None:
     kind = draft_of(context).object_type
-    await say(
+    await put(
         update,
+        OBJECT_TYPE,
         _(OBJECT_QUESTION),
         keyboard(
             [
@@ -333,8 +428,9 @@ async def ask_object_type(update: Update, context: BotContext) -> None:
 
 async def ask_general_conditions(update: Update, context: BotContext) -> None:
     has = draft_of(context).has_general_conditions  # None: not answered, or "I don't know"
-    await say(
+    await put(
         update,
+        GENERAL_CONDITIONS,
         _(GENERAL_CONDITIONS_QUESTION),
         keyboard(
             [
@@ -347,8 +443,9 @@ async def ask_general_conditions(update: Update, context: BotContext) -> None:
 
 
 async def ask_district(update: Update, context: BotContext, page: int = 0) -> None:
-    await say(
+    await put(
         update,
+        DISTRICT,
         _(DISTRICT_QUESTION),
         district_page(page, draft_of(context).district),
     )
@@ -378,48 +475,35 @@ def district_page(page: int, earlier: str | None = None) -> InlineKeyboardMarkup
 
 
 async def ask_location(update: Update, context: BotContext) -> None:
-    await say(
+    await put(
         update,
+        LOCATION,
         _(LOCATION_QUESTION),
-        keyboard([(_("Use the district centre"), SKIP)]),
-    )
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        _("You can also use the button below the text field."),
-        reply_markup=ReplyKeyboardMarkup(
-            [[KeyboardButton(_("📍 Send the location"), request_location=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
+        reply_keys(
+            [KeyboardButton(_("📍 Send the location"), request_location=True)],
+            [KeyboardButton(_(USE_DISTRICT_CENTRE))],
         ),
     )
 
 
 async def ask_phone(update: Update, context: BotContext) -> None:
-    await say(
+    await put(
         update,
+        PHONE,
         _(PHONE_QUESTION),
-        keyboard(),
-    )
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        _("The button is below the text field."),
-        reply_markup=ReplyKeyboardMarkup(
-            [[KeyboardButton(_("📱 Share my number"), request_contact=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        ),
+        reply_keys([KeyboardButton(_("📱 Share my number"), request_contact=True)]),
     )
 
 
 async def ask_phone_code(update: Update, context: BotContext, *, fresh: bool = True) -> None:
     draft = draft_of(context)
     question = CODE_QUESTION if fresh else phone_check.EARLIER_CODE_QUESTION
-    await say(
-        update,
-        _(question).format(phone=draft.pending_phone or ""),
-        keyboard(
-            [(_("Send the code again"), CB + "resend"), (_("Change the number"), CB + "rephone")]
-        ),
+    await put(update, PHONE_CODE, _(question).format(phone=draft.pending_phone or ""), code_keys())
+
+
+def code_keys() -> InlineKeyboardMarkup:
+    return keyboard(
+        [(_("Send the code again"), CB + "resend"), (_("Change the number"), CB + "rephone")]
     )
 
 
@@ -430,8 +514,9 @@ async def ask_earlier_code(update: Update, context: BotContext) -> None:
 
 async def ask_review(update: Update, context: BotContext) -> None:
     draft = draft_of(context)
-    await say(
+    await put(
         update,
+        REVIEW,
         review_text(draft),
         InlineKeyboardMarkup(
             [
@@ -460,8 +545,9 @@ async def ask_resume(update: Update, context: BotContext) -> None:
 
 async def ask_registry_confirm(update: Update, context: BotContext) -> None:
     match = draft_of(context).registry_match or {}
-    await say(
+    await put(
         update,
+        REGISTRY_CONFIRM,
         _("The registry has this for your FIN:\n{name}\nID card: {id_card}\n\nIs this you?").format(
             name=" ".join(
                 filter(
@@ -531,36 +617,60 @@ async def go(
     *,
     push: int | None,
     ask: Asker | None = None,
+    note: str | None = None,
 ) -> int:
     """Ask ``state`` next, remembering ``push`` for *Geri*; skips single-choice questions.
 
-    ``ask`` replaces the usual question of ``state`` (not of a question skipped to).
+    ``ask`` replaces the usual question of ``state`` (not of a question skipped to); ``note``
+    goes first on the question's message.
     """
     asked_for = state
     if push is not None:
         draft.history.append(push)
+    skipped = []
     while state in draft.prefilled and not draft.editing:
         draft.prefilled.remove(state)
+        skipped.append(state)
         state = next_state(state, draft)
+    if skipped:
+        note = joined(note, taken_over(draft, skipped))
     if state == REGISTRY_CONFIRM and draft.registry_match is None:
         state = FIN  # back after the offer was answered: nothing left to offer, ask the FIN
     if state == EXECUTION_PERIOD:
         options = execution_periods(now().date())
         if len(options) == 1:
             draft.execution_period = options[0].id
-            await say(
-                update,
-                _("Execution period: {period}.").format(period=quote_text.period_label(options[0])),
+            period = _("Execution period: {period}.").format(
+                period=quote_text.period_label(options[0])
             )
-            return await go(update, context, draft, next_state(EXECUTION_PERIOD, draft), push=None)
+            return await go(
+                update,
+                context,
+                draft,
+                next_state(EXECUTION_PERIOD, draft),
+                push=None,
+                note=joined(note, period),
+            )
     if state == REVIEW:
         draft.editing = False
     draft.state, draft.asked = state, False
     store(context, draft)
     await save_now(update, context)
-    await (ask if ask is not None and state == asked_for else ASKERS[state])(update, context)
+    await asking(update, context, state, note, ask if state == asked_for else None)
     mark_asked(context, draft)
     return state
+
+
+def taken_over(draft: Draft, skipped: list[int]) -> str | None:
+    """What the questions skipped took from the fee calculator: "Hesablamanızdan: 1 faza, …"."""
+    values = []
+    if PHASE in skipped and draft.phase:
+        values.append(quote_text.phase_label(Phase(draft.phase)))
+    if POWER in skipped and draft.power is not None:
+        values.append(quote_text.kilowatts(draft.power))
+    if DISTRICT in skipped and draft.district:
+        values.append(draft.district)
+    return _(FROM_CALCULATION).format(values=", ".join(values)) if values else None
 
 
 def mark_asked(context: BotContext, draft: Draft) -> None:
@@ -578,12 +688,54 @@ async def advance(update: Update, context: BotContext, draft: Draft, current: in
     return await go(update, context, draft, next_state(current, draft), push=current)
 
 
+#: Questions whose message carries a reply keyboard (Telegram's share buttons).
+REPLY_KEYBOARD_STATES: Final = frozenset({LOCATION, PHONE})
+
+
+async def advance_saying(
+    update: Update, context: BotContext, draft: Draft, current: int, outcome: str
+) -> int:
+    """Advance, saying what the answer gave on the next question's message.
+
+    After a step with a reply keyboard, a next question with inline buttons cannot take that
+    keyboard away: then the outcome goes first, on its own message, with the main menu.
+    """
+    following = next_state(current, draft)
+    if following in REPLY_KEYBOARD_STATES or current not in REPLY_KEYBOARD_STATES | {PHONE_CODE}:
+        return await go(update, context, draft, following, push=current, note=outcome)
+    await say(update, outcome, main_menu())
+    return await go(update, context, draft, following, push=current)
+
+
 async def back(update: Update, context: BotContext) -> int:
     draft = draft_of(context)
     if not draft.history:
         return await go(update, context, draft, current_question(draft), push=None)
     previous = draft.history.pop()
     return await go(update, context, draft, previous, push=None)
+
+
+async def ask_cancel(update: Update, context: BotContext) -> None:
+    """*Ləğv et* deletes every answer given: asked once more, the dialogue staying where it is.
+
+    Returns None, so the dialogue keeps its state: «Xeyr, davam et» asks the same question
+    again, and an answer typed instead still answers it.
+    """
+    await say(
+        update,
+        _(CANCEL_QUESTION),
+        InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(_("Yes, cancel"), callback_data=CANCEL_YES)],
+                [InlineKeyboardButton(_("No, go on"), callback_data=CANCEL_NO)],
+            ]
+        ),
+    )
+
+
+async def go_on(update: Update, context: BotContext) -> int:
+    """«Xeyr, davam et»: the question the citizen was at, again."""
+    return await ask_again(update, context, draft_of(context))
 
 
 async def cancel(update: Update, context: BotContext) -> int:
@@ -597,10 +749,11 @@ async def cancel(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def refuse(update: Update, context: BotContext, state: int, reason: str) -> int:
-    """Say why, then the same question again."""
-    await say(update, "⚠️ " + reason)
-    await ASKERS[state](update, context)
+async def refuse(
+    update: Update, context: BotContext, state: int, reason: str, ask: Asker | None = None
+) -> int:
+    """Say why and ask the same question again, on one message."""
+    await asking(update, context, state, "⚠️ " + reason, ask)
     return state
 
 
@@ -625,18 +778,18 @@ def is_blank(draft: Draft) -> bool:
     return draft.state == first_question(draft) and not draft.history and not draft.prefilled
 
 
-async def begin(update: Update, context: BotContext, draft: Draft) -> int:
-    await say(
-        update,
-        _(
-            "Let us apply for a connection to the electricity network, step by step as on the "
-            "e-gov portal: main info, application info, object info, contact info. You can go "
-            "back or cancel at any step."
-        ),
-        main_menu(),
+async def begin(
+    update: Update, context: BotContext, draft: Draft, *, note: str | None = None
+) -> int:
+    intro = _(
+        "Let us apply for a connection to the electricity network, step by step as on the "
+        "e-gov portal: main info, application info, object info, contact info. You can go "
+        "back or cancel at any step."
     )
     draft.registry_first = context.services.citizen_registry.prefills
-    return await go(update, context, draft, first_question(draft), push=None)
+    return await go(
+        update, context, draft, first_question(draft), push=None, note=joined(intro, note)
+    )
 
 
 def first_question(draft: Draft) -> int:
@@ -669,8 +822,14 @@ async def start_from_quote(update: Update, context: BotContext) -> int:
             draft.prefilled.append(DISTRICT)
     if draft.state is None:
         return await begin(update, context, draft)
-    await say(update, _("Your unfinished application now uses these values. Let us go on."))
-    return await go(update, context, draft, current_question(draft), push=None)
+    return await go(
+        update,
+        context,
+        draft,
+        current_question(draft),
+        push=None,
+        note=_("Your unfinished application now uses these values. Let us go on."),
+    )
 
 
 async def draft_gone(update: Update, context: BotContext) -> int:
@@ -863,15 +1022,19 @@ async def accept_power(update: Update, context: BotContext, typed: str) -> int:
 
 async def calculate(update: Update, context: BotContext) -> int:
     draft = draft_of(context)
+    # A district already chosen (the dialogue went back, or the answer is being changed) gives
+    # its discount here; otherwise the review applies it.
     quote = quote_fee(
-        ConnectionRequest(phase=Phase(draft.phase or 1), power_kw=draft.power or Decimal(1)),
+        ConnectionRequest(
+            phase=Phase(draft.phase or 1),
+            power_kw=draft.power or Decimal(1),
+            district=draft.district,
+        ),
         on=now().date(),
     )
-    text = (
-        quote_text.render(quote)
-        + "\n\n"
-        + _("Discounts that depend on the district are applied at the review.")
-    )
+    text = quote_text.render(quote)
+    if draft.district is None:
+        text += "\n\n" + _("Discounts that depend on the district are applied at the review.")
     await say(update, text, keyboard([(_("Continue"), CB + "continue")]))
     return QUOTE
 
@@ -910,6 +1073,10 @@ async def district_chosen(update: Update, context: BotContext, district: Distric
             ),
         )
     draft = draft_of(context)
+    if draft.doubted_location is not None and draft.state == DISTRICT:
+        # The district changed after a location far from the old one: take both.
+        draft.district = district.name
+        return await take_location(update, context, draft, draft.doubted_location)
     if draft.district != district.name:
         draft.latitude = draft.longitude = None
         draft.distance_m = None
@@ -948,16 +1115,88 @@ async def type_district(update: Update, context: BotContext) -> int:
     return DISTRICT
 
 
+async def location_text(update: Update, context: BotContext) -> int | None:
+    """Text on the location step: one of its reply-keyboard buttons, or not an answer."""
+    key = reply_key(_typed(update))
+    if key == SKIP:
+        return await use_district_centre(update, context, draft_of(context))
+    if key is not None:
+        return await navigate(update, context, key)
+    return await refuse(update, context, LOCATION, _(ANSWER_BELOW))
+
+
+async def navigate(update: Update, context: BotContext, key: str) -> int | None:
+    """*Geri* or *Ləğv et* pressed on a reply keyboard."""
+    if key == BACK:
+        return await back(update, context)
+    await ask_cancel(update, context)
+    return None
+
+
 async def shared_location(update: Update, context: BotContext) -> int:
     message = update.effective_message
     assert message is not None and message.location is not None
     if not in_azerbaijan(message.location.latitude, message.location.longitude):
         return await refuse(update, context, LOCATION, _(OUTSIDE_AZERBAIJAN))
     draft = draft_of(context)
-    draft.latitude = message.location.latitude
-    draft.longitude = message.location.longitude
+    point = [message.location.latitude, message.location.longitude]
+    district = find_district(draft.district or "")
+    if district is not None and draft.doubted_location != point:
+        away = haversine_m(point[0], point[1], district.latitude, district.longitude)
+        if away > FAR_FROM_DISTRICT_M:
+            draft.doubted_location = point
+            store(context, draft)
+            await ask_far_location(update, district, point, away)
+            return LOCATION
+    return await take_location(update, context, draft, point)
+
+
+async def ask_far_location(
+    update: Update, district: District, point: list[float], away: float
+) -> None:
+    """Once per location: far from the district chosen, which of the two is wrong?"""
+    text = _(FAR_LOCATION_QUESTION).format(
+        place=nearest_district(point[0], point[1]).name,
+        district=district.name,
+        distance=quote_text.distance_value(int(away)),
+    )
+    await put(
+        update,
+        LOCATION,
+        text,
+        InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _("Yes, the location is right"), callback_data=CB + "far:keep"
+                    )
+                ],
+                [InlineKeyboardButton(_("Change the district"), callback_data=CB + "far:district")],
+                [InlineKeyboardButton(_("Send another location"), callback_data=CB + "far:again")],
+            ]
+        ),
+    )
+
+
+async def take_location(
+    update: Update, context: BotContext, draft: Draft, point: list[float]
+) -> int:
+    draft.latitude, draft.longitude = point
     draft.location_shared = True
+    draft.doubted_location = None
     return await measure_distance(update, context, draft)
+
+
+async def far_location_answered(update: Update, context: BotContext) -> int:
+    draft = draft_of(context)
+    choice = _data(update).removeprefix(CB + "far:")
+    if draft.doubted_location is None or choice == "again":
+        draft.doubted_location = None
+        return await go(update, context, draft, LOCATION, push=None)
+    if choice == "keep":
+        return await take_location(update, context, draft, draft.doubted_location)
+    # The district is asked again; the location is taken with the new one (district_chosen).
+    return await go(update, context, draft, DISTRICT, push=LOCATION)
 
 
 async def use_district_centre(update: Update, context: BotContext, draft: Draft) -> int:
@@ -979,8 +1218,7 @@ async def measure_distance(update: Update, context: BotContext, draft: Draft) ->
         estimated=not draft.location_shared,
         limit_m=online_payment_max_distance_m(now().date()),
     )
-    await say(update, meaning, main_menu())
-    return await advance(update, context, draft, LOCATION)
+    return await advance_saying(update, context, draft, LOCATION, meaning)
 
 
 async def shared_contact(update: Update, context: BotContext) -> int:
@@ -1003,13 +1241,14 @@ async def shared_contact(update: Update, context: BotContext) -> int:
         return await refuse(update, context, PHONE, reason_text(error))
     draft = draft_of(context)
     draft.phone, draft.phone_verified, draft.pending_phone = phone, True, None
-    await say(
-        update, _("Thank you, the number {phone} is confirmed.").format(phone=phone), main_menu()
-    )
-    return await advance(update, context, draft, PHONE)
+    thanks = _(NUMBER_CONFIRMED).format(phone=phone)
+    return await advance_saying(update, context, draft, PHONE, thanks)
 
 
-async def typed_phone(update: Update, context: BotContext) -> int:
+async def typed_phone(update: Update, context: BotContext) -> int | None:
+    key = reply_key(_typed(update))
+    if key in (BACK, CANCEL):
+        return await navigate(update, context, key)
     try:
         phone = identifiers.parse_mobile_phone(_typed(update))
     except identifiers.IdentifierError as error:
@@ -1033,13 +1272,17 @@ async def typed_code(update: Update, context: BotContext) -> int:
     refused = await phone_check.check_code(update, context, draft.pending_phone, _typed(update))
     if refused is None:
         draft.phone, draft.phone_verified, draft.pending_phone = draft.pending_phone, True, None
-        await say(
-            update,
-            _("Thank you, the number {phone} is confirmed.").format(phone=draft.phone),
-            main_menu(),
-        )
-        return await advance(update, context, draft, PHONE_CODE)
-    return await refuse(update, context, PHONE_CODE, refused)
+        thanks = _(NUMBER_CONFIRMED).format(phone=draft.phone)
+        return await advance_saying(update, context, draft, PHONE_CODE, thanks)
+    # Not "we sent a code" again: the reason (with the tries left), and the question only if
+    # typing can still help.
+    phone = draft.pending_phone
+
+    async def ask(update: Update, context: BotContext) -> None:
+        question = _(phone_check.CODE_AGAIN_QUESTION).format(phone=phone)
+        await put(update, PHONE_CODE, question if refused.retype else "", code_keys())
+
+    return await refuse(update, context, PHONE_CODE, refused.reason, ask)
 
 
 async def resend_code(update: Update, context: BotContext) -> int:
@@ -1078,7 +1321,15 @@ EDITABLE: Final = (
 
 
 def review_text(draft: Draft) -> str:
-    return quote_text.review(draft, review_quote(draft))
+    period = next(
+        (
+            quote_text.period_label(option)
+            for option in execution_periods(now().date())
+            if option.id == draft.execution_period
+        ),
+        None,
+    )
+    return quote_text.review(draft, review_quote(draft), period)
 
 
 def review_quote(draft: Draft) -> Quote:
@@ -1295,7 +1546,13 @@ def build() -> ConversationHandler[BotContext]:
         menu_exit(),
         MessageHandler(text, type_district),
     ]
-    states[LOCATION] = [_button("skip", skip), MessageHandler(filters.LOCATION, shared_location)]
+    states[LOCATION] = [
+        _button("skip", skip),
+        _button("far:(keep|district|again)", far_location_answered),
+        MessageHandler(filters.LOCATION, shared_location),
+        menu_exit(),
+        MessageHandler(text, location_text),
+    ]
     states[PHONE] = [
         MessageHandler(filters.CONTACT, shared_contact),
         menu_exit(),
@@ -1334,7 +1591,9 @@ def build() -> ConversationHandler[BotContext]:
         states=states,
         fallbacks=[
             CallbackQueryHandler(needs_draft(back), pattern=f"^{BACK}$"),
-            CallbackQueryHandler(cancel, pattern=f"^{CANCEL}$"),
+            CallbackQueryHandler(ask_cancel, pattern=f"^{CANCEL}$"),
+            CallbackQueryHandler(cancel, pattern=f"^{CANCEL_YES}$"),
+            CallbackQueryHandler(needs_draft(go_on), pattern=f"^{CANCEL_NO}$"),
             CommandHandler("cancel", cancel),
             menu_exit(),
             MessageHandler(filters.ALL & ~filters.COMMAND, needs_draft(wrong_kind_for(states))),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Final
@@ -31,6 +32,9 @@ Result = phone_verifications.CheckResult
 EARLIER_CODE_QUESTION: Final = N_(
     "If you have the code from an earlier SMS to {phone}, please type it here:"
 )
+#: Asked with the reason after a refused code that can be typed again: no new code went out, so
+#: it must not say "we sent" again.
+CODE_AGAIN_QUESTION: Final = N_("Please type the code from the SMS to {phone}:")
 CAP_REASONS: Final = {
     Cap.ACCOUNT_NUMBERS: N_(
         "For your safety, one account can get codes for at most {count} different numbers a day."
@@ -122,13 +126,22 @@ async def send_code(update: Update, context: BotContext, phone: str, *, sms: boo
     return Sent.SENT
 
 
-async def check_code(update: Update, context: BotContext, phone: str, typed: str) -> str | None:
-    """None when ``typed`` proves ``phone``; otherwise why not, to say before asking again."""
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a typed code did not prove the number."""
+
+    reason: str
+    #: False when this code is spent (expired, or no tries left): only a new one can prove it.
+    retype: bool
+
+
+async def check_code(update: Update, context: BotContext, phone: str, typed: str) -> Refusal | None:
+    """None when ``typed`` proves ``phone``; otherwise why not, to say with the question."""
     user = update.effective_user
     assert user is not None
     code = "".join(typed.split())
     if not (code.isdigit() and len(code) == phone_verifications.CODE_DIGITS):
-        return _("The code has 6 digits.")
+        return Refusal(_("The code has 6 digits."), retype=True)
     async with context.services.sessions.begin() as session:
         result, left = await phone_verifications.check_code(
             session, telegram_user_id=user.id, phone=phone, code=code, now=datetime.now(UTC)
@@ -136,10 +149,21 @@ async def check_code(update: Update, context: BotContext, phone: str, typed: str
     if result == Result.VERIFIED:
         return None
     if result == Result.WRONG:
-        return _("The code is not right. Tries left: {left}.").format(left=left)
-    return {
+        return Refusal(
+            _("The code is not right. Tries left: {left}.").format(left=left), retype=True
+        )
+    spent = {
         Result.EXPIRED: _("The code has expired. Press «Send the code again»."),
         Result.TOO_MANY_ATTEMPTS: _(
             "Too many wrong codes. Press «Send the code again» for a new one."
         ),
     }.get(result, _("Press «Send the code again»."))
+    return Refusal(spent, retype=False)
+
+
+def refusal_question(refusal: Refusal, phone: str) -> str:
+    """The reason, and the question again only when typing can still help (one message)."""
+    text = "⚠️ " + refusal.reason
+    if refusal.retype:
+        text += "\n\n" + _(CODE_AGAIN_QUESTION).format(phone=phone)
+    return text

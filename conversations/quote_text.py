@@ -27,6 +27,17 @@ POWER_QUESTIONS: Final[dict[Phase, str]] = {
     ),
 }
 NEAREST_CENTRE: Final = N_("The nearest power centre, {name}, is {distance} from the object.")
+#: The portal's four sections of the application form, in its order.
+MAIN_INFO: Final = N_("Main information")
+APPLICATION_INFO: Final = N_("Application information")
+OBJECT_INFO: Final = N_("Object information")
+CONTACT_INFO: Final = N_("Contact information")
+SECTIONS: Final = (MAIN_INFO, APPLICATION_INFO, OBJECT_INFO, CONTACT_INFO)
+
+
+def section_line(section: str) -> str:
+    """Where the citizen is: "Əsas məlumatlar · 1/4"."""
+    return f"{_(section)} · {SECTIONS.index(section) + 1}/{len(SECTIONS)}"
 
 
 def phase_label(phase: Phase) -> str:
@@ -139,25 +150,28 @@ def yes_no(value: bool | None) -> str:
     return _("yes") if value else _("no")
 
 
-def review(draft: Draft, quote: Quote) -> str:
-    """Every answer and the quote, for a last look before submitting."""
+def review(draft: Draft, quote: Quote, period: str | None = None) -> str:
+    """Every answer by the portal's four sections, and the quote, before submitting."""
     none = "—"
     object_type = {"house": _("Private house"), "apartment": _("Apartment")}.get(
         draft.object_type or "", none
     )
-    rows: list[tuple[str, Any]] = [
+    main: list[tuple[str, Any]] = [
         (_("First name"), draft.first_name),
         (_("Last name"), draft.last_name),
         (_("Patronymic"), draft.patronymic),
         (_("FIN"), draft.fin),
         (_("ID card"), draft.id_card),
+    ]
+    application: list[tuple[str, Any]] = [
+        (_("Execution period of the work"), period),
         (_("Phase"), phase_label(Phase(draft.phase or 1))),
         (_("Power"), kilowatts(draft.power or Decimal(0))),
-        (_("Object"), object_type),
     ]
+    objects: list[tuple[str, Any]] = [(_("Object"), object_type)]
     if draft.object_type == "apartment":
-        rows.append((_("General technical conditions"), yes_no(draft.has_general_conditions)))
-    rows += [
+        objects.append((_("General technical conditions"), yes_no(draft.has_general_conditions)))
+    objects += [
         (_("District"), draft.district),
         (_("Registry number"), draft.registry_number),
         (_("Registration number"), draft.registration_number),
@@ -165,11 +179,16 @@ def review(draft: Draft, quote: Quote) -> str:
             _("Distance to the power centre"),
             distance_value(draft.distance_m) if draft.distance_m is not None else None,
         ),
+    ]
+    contact: list[tuple[str, Any]] = [
         (_("Mobile number"), draft.phone),
         (_("E-mail"), draft.email),
     ]
-    body = "\n".join(f"{label}: {value if value else none}" for label, value in rows)
-    return "\n\n".join([_(REVIEW_HEADER), body, render(quote)])
+    blocks = [
+        "\n".join([_(section), *(f"{label}: {value if value else none}" for label, value in rows)])
+        for section, rows in zip(SECTIONS, (main, application, objects, contact), strict=True)
+    ]
+    return "\n\n".join([_(REVIEW_HEADER), *blocks, render(quote)])
 
 
 def quote_record(quote: Quote) -> dict[str, Any]:

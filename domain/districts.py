@@ -339,3 +339,18 @@ def district_candidates(text: str, limit: int = 6) -> list[District]:
     """What a typed name may mean: the exact match alone, else the best guesses."""
     exact = find_district(text)
     return [exact] if exact is not None else search_districts(text, limit=limit)
+
+
+#: A shared location farther than this from the chosen district's centre is asked about once
+#: (a rayon is at most about 60 km across; Bakı to Şuşa is about 250 km).
+FAR_FROM_DISTRICT_M: Final = 60_000
+
+
+def nearest_district(latitude: float, longitude: float) -> District:
+    """The district whose centre is nearest to the point (Nakhchivan included)."""
+    from domain.power_centres import haversine_m
+
+    return min(
+        all_districts(),
+        key=lambda d: haversine_m(latitude, longitude, d.latitude, d.longitude),
+    )

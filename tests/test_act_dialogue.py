@@ -347,3 +347,21 @@ async def test_a_recycled_number_proved_by_someone_else_silences_the_old_link(
         assert old.phone_verified is False and new.phone_verified is True
         assert await acts.linked_codes(session, old.id) == []
         assert await acts.followers(session, CODE) == []
+
+
+async def test_the_phone_step_can_be_cancelled(
+    running: tuple[BotApplication, str], emulator: BotApiEmulator
+) -> None:
+    """The phone question's keyboard had only «Nömrəni paylaş»: no way out but the menu."""
+    bot, _ = running
+    aysel = Citizen(emulator, user_id=3901)
+    await choose_language(aysel, "az")
+    await aysel.says("Aktlar və ödənişlər")
+    await aysel.sees(az(ASK_CODE))
+    await aysel.says("100 200 300 400 500")
+    asked = await aysel.sees(az(ASK_PHONE))
+    assert [b["text"] for b in asked.buttons()] == [az("📱 Share my number"), az("Cancel")]
+    await aysel.says(az("Cancel"))
+    closed = await aysel.sees(az("Closed. Please choose from the menu below."))
+    assert (closed.reply_markup or {}).get("keyboard")
+    assert "acts" not in bot.user_data.get(aysel.user_id, {})

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from conversations import connection_request as cr
-from conversations import quote_text, texts
+from conversations import phone_check, quote_text, texts
 from conversations.connection_draft import DRAFT_KEY
 from i18n import LANGUAGE_NAMES, resolve_locale, translate
 from storage.models import (
@@ -90,10 +90,11 @@ async def walk_to_review(
     if district.casefold().startswith("sumq"):
         await person.shares_location(*SUMQAYIT_HOME)
     else:
-        await person.presses(cr.SKIP)
-    distance = await person.sees(head(quote_text.NEAREST_CENTRE, locale))
-    assert re.search(r"\d", distance.text or "")
-    await person.sees(head(cr.PHONE_QUESTION, locale))
+        await person.says(t(cr.USE_DISTRICT_CENTRE))  # a button of the reply keyboard
+    # The distance, then the phone question, on one message.
+    phone_question = await person.sees(head(cr.PHONE_QUESTION, locale))
+    distance = (phone_question.text or "").split("\n\n")[0]
+    assert head(quote_text.NEAREST_CENTRE, locale) in distance and re.search(r"\d", distance)
     if phone_by_code:
         await person.says("050 123 45 67")
         await person.sees(head(cr.CODE_QUESTION, locale))
@@ -217,13 +218,13 @@ async def test_full_flow_in_russian_with_a_typed_phone_and_a_discount(
 GARBAGE = [" ", "🙂🙂🙂", "x" * 5000, "'; DROP TABLE applications; --", "<b>qalın</b><script>"]
 
 
-async def refused(person: Citizen, bad: str, reason: str, again: str) -> None:
-    """A bad answer gets the reason, then the same question."""
+async def refused(person: Citizen, bad: str, reason: str, again: str) -> SentMessage:
+    """A bad answer gets the reason and the same question, on one message."""
     await person.says(bad)
-    warning = await person.sees("⚠️")  # (skipping a keyboard hint left from the question)
-    assert reason in (warning.text or ""), (bad[:40], warning.text)
-    repeat = await person.reply()
-    assert again in (repeat.text or ""), (bad[:40], repeat.text)
+    warning = await person.reply()
+    text = warning.text or ""
+    assert text.startswith("⚠️") and reason in text and again in text, (bad[:40], text)
+    return warning
 
 
 async def test_every_step_refuses_bad_input_with_the_reason_and_asks_again(
@@ -266,8 +267,8 @@ async def test_every_step_refuses_bad_input_with_the_reason_and_asks_again(
     for bad in GARBAGE[1:]:
         await refused(aysel, bad, use_buttons, phase_question)
     await aysel.shares_location(40.4, 49.8)  # not text at all
-    assert use_buttons in ((await aysel.sees("⚠️")).text or "")
-    await aysel.sees(phase_question)
+    again = (await aysel.reply()).text or ""
+    assert again.startswith("⚠️") and use_buttons in again and phase_question in again
     power_question = head(cr.POWER_QUESTION, "az")
     await press(aysel, "cr:phase:1", power_question)
     for bad, why in [
@@ -316,16 +317,17 @@ async def test_every_step_refuses_bad_input_with_the_reason_and_asks_again(
     ]:
         await refused(aysel, bad, reason(why) if why else "", phone_question)
     await aysel.shares_contact("994551234567", owner_id=999)  # someone else's contact
-    await aysel.sees("⚠️")
-    await aysel.sees(phone_question)
+    again = (await aysel.reply()).text or ""
+    assert again.startswith("⚠️") and phone_question in again
     code_question = head(cr.CODE_QUESTION, "az")
     await answer(aysel, "0551234567", code_question)
     code = await sent_code(engine, "+994551234567")
     wrong = "111111" if code != "111111" else "222222"
-    await refused(aysel, "12345", t("The code has 6 digits."), code_question)
-    await refused(
-        aysel, wrong, t("The code is not right. Tries left: {left}.").format(left=2), code_question
-    )
+    code_again = head(phone_check.CODE_AGAIN_QUESTION, "az")
+    await refused(aysel, "12345", t("The code has 6 digits."), code_again)
+    tries_left = t("The code is not right. Tries left: {left}.").format(left=2)
+    wrong_code = await refused(aysel, wrong, tries_left, code_again)
+    assert code_question not in (wrong_code.text or "")  # no code was sent: not said again
     await answer(aysel, code, head(cr.TEXT_FIELDS[cr.EMAIL].question, "az"))
     for bad in ["not-an-email", "a@b", *GARBAGE]:
         await refused(aysel, bad, "", head(cr.TEXT_FIELDS[cr.EMAIL].question, "az"))

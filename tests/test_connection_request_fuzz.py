@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
 from conversations import connection_request as cr
+from i18n import translate
 from tests.harness import Citizen
 from tests.test_connection_request import choose_language, walk_to_review
 
@@ -40,8 +41,12 @@ class Driver:
 
     async def asked(self) -> None:
         """Wait until the bot has asked a question (a message with the cancel button)."""
-        while cr.CANCEL not in (await self.citizen.reply()).callback_data():
-            pass
+        cancel = translate(cr.CANCEL_LABEL, "az")
+        while True:
+            question = await self.citizen.reply()
+            on_keyboard = [button.get("text") for button in question.buttons()]
+            if cr.CANCEL in question.callback_data() or cancel in on_keyboard:
+                return
 
     async def text(self, text: str) -> None:
         await self.citizen.says(text)
@@ -67,7 +72,7 @@ class Driver:
             cr.DISTRICT: lambda: self.text("Bakı"),
             cr.REGISTRY_NUMBER: lambda: self.text("1"),
             cr.REGISTRATION_NUMBER: lambda: self.text("2"),
-            cr.LOCATION: lambda: self.press(cr.SKIP),
+            cr.LOCATION: lambda: self.text(translate(cr.USE_DISTRICT_CENTRE, "az")),
             cr.PHONE: self.own_contact,
             cr.PHONE_CODE: lambda: self.press("cr:rephone"),
             cr.EMAIL: lambda: self.press(cr.SKIP),

@@ -21,7 +21,7 @@ from conversations.connection_draft import DRAFT_KEY
 from domain.connection_fees import ConnectionRequest, Phase, quote_fee
 from i18n import format_money, translate
 from tests.harness import Citizen
-from tests.test_connection_request import answer, choose_language, head, press, question, refused
+from tests.test_connection_request import answer, choose_language, head, press, question
 
 # The calculator's own messages (msgids written inline in conversations/fee_calculator.py).
 PHASE_QUESTION = "Let us calculate the connection fee. How many phases? Most homes use 1 phase."
@@ -40,6 +40,15 @@ DISCOUNT_LINE = "discount {percent} %: {amount}"
 CLOSED = "Calculation closed."
 ANSWER_BELOW = "Please answer the question below."
 MOVED_INTO_DRAFT = "Your unfinished application now uses these values. Let us go on."
+
+
+async def refused(person: Citizen, bad: str, reason: str, again: str) -> None:
+    """A bad answer gets the reason, then the same question (the calculator: two messages)."""
+    await person.says(bad)
+    warning = await person.sees("⚠️")
+    assert reason in (warning.text or ""), (bad[:40], warning.text)
+    repeat = await person.reply()
+    assert again in (repeat.text or ""), (bad[:40], repeat.text)
 
 
 def az(msgid: str) -> str:
@@ -264,10 +273,12 @@ async def test_apply_with_a_district_skips_phase_power_quote_and_district(
     await answer(aysel, "Aysel", question(cr.LAST_NAME, "az"))
     said = await rest_of_main_info(aysel)
     skipped_questions(said)
+    assert "Hesablamanızdan: 1 faza, 7,5 kVt." in said[-1]  # said, on the next question
     draft = draft_of(bot, aysel.user_id)
     assert (draft["phase"], draft["power_kw"], draft["district"]) == (1, "7.5", "Şuşa")
 
-    await press(aysel, "cr:object:house", question(cr.REGISTRY_NUMBER, "az"))
+    registry = await press(aysel, "cr:object:house", question(cr.REGISTRY_NUMBER, "az"))
+    assert "Hesablamanızdan: Şuşa." in (registry.text or "")
     draft = draft_of(bot, aysel.user_id)
     assert draft["state"] == cr.REGISTRY_NUMBER and draft["object_type"] == "house"
     assert draft["first_name"] == "Aysel" and draft["fin"] == "5ABC7D8"
@@ -301,8 +312,10 @@ async def test_apply_fills_an_unfinished_application_and_goes_on_where_it_stoppe
     await open_calculator(aysel)
     await quote_for(aysel, 1, "10", "Ağdam")
     await aysel.presses(fc.APPLY_CALLBACK)
-    await aysel.sees(az(MOVED_INTO_DRAFT))
-    await aysel.sees(question(cr.LAST_NAME, "az"))  # where it stopped
+    moved = (await aysel.sees(az(MOVED_INTO_DRAFT))).text or ""
+    assert (
+        question(cr.LAST_NAME, "az") in moved
+    )  # the question, on the same message  # where it stopped
     draft = draft_of(bot, aysel.user_id)
     assert draft["id"] == started and draft["first_name"] == "Aysel"
     assert (draft["phase"], draft["power_kw"], draft["district"]) == (1, "10", "Ağdam")
@@ -331,8 +344,8 @@ async def test_apply_into_an_application_past_those_questions_keeps_back_working
     await open_calculator(aysel)
     await quote_for(aysel, 1, "7,5", "Şuşa")
     await aysel.presses(fc.APPLY_CALLBACK)
-    await aysel.sees(az(MOVED_INTO_DRAFT))
-    await aysel.sees(question(cr.REGISTRY_NUMBER, "az"))
+    moved = (await aysel.sees(az(MOVED_INTO_DRAFT))).text or ""
+    assert question(cr.REGISTRY_NUMBER, "az") in moved  # the question, on the same message
     draft = draft_of(bot, aysel.user_id)
     assert (draft["phase"], draft["power_kw"], draft["district"]) == (1, "7.5", "Şuşa")
     assert draft["prefilled"] == []  # all answered before: nothing ahead to skip
