@@ -117,6 +117,15 @@ def containing(msgid: str) -> Callable[[str], bool]:
     return lambda shown: piece in shown
 
 
+def ending_with(msgid: str) -> Callable[[str], bool]:
+    """The question closes the message: notes may come before it, and a note may repeat the
+    question's words (the period chosen for the citizen, «İşin icra müddəti: 24 gün.», comes
+    on the phase question's message)."""
+    question = translate(msgid, LOCALE)
+    assert question != msgid, f"no {LOCALE} translation of {msgid!r}"
+    return lambda shown: shown.rstrip().endswith(question)
+
+
 def typing(value: Callable[[DrillCitizen], str]) -> Answer:
     async def answer(person: DrillCitizen, question: SentMessage | None) -> int:
         return await person.emulator.send_text(person.user_id, value(person), language_code="az")
@@ -142,7 +151,9 @@ async def share_own_contact(person: DrillCitizen, question: SentMessage | None) 
 
 
 def first_period(question: SentMessage) -> str:
-    return next(d for d in question.callback_data() if d.startswith(cr.CB + "period:"))
+    periods = [d for d in question.callback_data() if d.startswith(cr.CB + "period:")]
+    assert periods, f"no period buttons on #{question.message_id}: {question.text!r}"
+    return periods[0]
 
 
 MENU_ITEM = typing(lambda person: translate("Connection request", LOCALE))
@@ -175,7 +186,7 @@ JOURNEY: Sequence[Step] = (
             ("e-mail", cr.EMAIL, pressing(cr.SKIP)),
         )
     ),
-    Step("period", containing(cr.EXECUTION_PERIOD_QUESTION), pressing(first_period)),
+    Step("period", ending_with(cr.EXECUTION_PERIOD_QUESTION), pressing(first_period)),
     Step("phase", containing(cr.PHASE_QUESTION), pressing(cr.CB + "phase:1")),
     Step("power", containing(cr.POWER_QUESTION), typing(lambda person: "7,5")),
     Step("calculate", containing(cr.QUOTE_PROMPT), pressing(cr.CB + "calculate")),
