@@ -229,6 +229,9 @@ class DrillCitizen:
     seen_before_kill: int = 0
     duplicates: int = 0
     doubted_since: float | None = None  # when the question answered last showed again
+    #: that question's message: doubted until a newer question comes or the doubt ends (a
+    #: kill meanwhile moves ``seen_before_kill`` past it, and it must not turn "new" then)
+    doubted_id: int = 0
     last_step: Step = START
     last_question: SentMessage | None = None
     last_update: int = 0
@@ -329,22 +332,25 @@ class DrillCitizen:
                 self.number = number
                 return number
             current = self.current_question()
-            if current is not None and self.is_duplicate(current[1]):
+            if current is not None and (
+                current[1].message_id == self.doubted_id or self.is_duplicate(current[1])
+            ):
                 # The one thing a restart may still repeat (README, "What can repeat"): the
                 # question they answered, sent again by a replay whose reply count was not
                 # committed. They give the bot a moment for the next question, as a person
                 # would; if none comes, the bot means it, and they answer again.
                 if self.doubted_since is None:
                     self.doubted_since = time.monotonic()
+                    self.doubted_id = current[1].message_id
                 if time.monotonic() - self.doubted_since < DOUBT_SECONDS:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake.wait(), timeout=0.5)
                     continue
             if self.doubted_since is not None:
-                newer = current is not None and not self.is_duplicate(current[1])
+                newer = current is not None and current[1].message_id != self.doubted_id
                 self.duplicates += newer
                 self.diary.append("a question seen twice" if newer else "asked again: answers")
-                self.doubted_since = None
+                self.doubted_since, self.doubted_id = None, 0
             if current is not None and current[1].message_id > self.answered:
                 await self.act(*current)
                 waiting_since = time.monotonic()
