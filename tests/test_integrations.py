@@ -340,8 +340,8 @@ async def test_registry_data_is_offered_and_confirmed(
     assert registry.queries == [{"fin": KNOWN_FIN}]
 
     await ilqar.presses("cr:registry:yes")
-    await ilqar.sees(head(PERIOD_SKIPPED, "az"))
-    await ilqar.sees(head(cr.PHASE_QUESTION, "az"))
+    phase = await ilqar.sees(head(PERIOD_SKIPPED, "az"))  # the note opens the next question
+    assert head(cr.PHASE_QUESTION, "az") in (phase.text or "")
     draft = draft_of(bot, ilqar.user_id)
     assert draft["first_name"] == "İlqar"
     assert draft["last_name"] == "Məmmədov"
