@@ -28,6 +28,16 @@ Fixtures
     ``dialect_name`` (session, str)
         ``"sqlite"`` or ``"postgresql"``, for the rare test that must know.
 
+Markers (set by :func:`pytest_collection_modifyitems`, see README "Tests")
+    ``db``
+        The test touches the database the suite is pointed at, so the gate runs it on SQLite and
+        again on PostgreSQL (``-m db``); every other test runs once. Set automatically for each
+        test whose fixture closure holds one of :data:`DATABASE_FIXTURES`; mark by hand
+        (``@pytest.mark.db``) only a test that reaches that database some other way.
+    ``serial``
+        The test must not share the machine with other tests (it kills process groups, or
+        measures time under load): the gate runs these on their own, after the parallel run.
+
 Helpers
     :func:`clear_tables` empties every table of the schema (used by ``engine``; call it from
     your own fixtures if you keep an engine across tests).
@@ -136,6 +146,19 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 def _requested_postgres_url() -> str | None:
     raw = os.environ.get(TEST_DATABASE_URL_ENV, "").strip()
     return normalize_database_url(raw) if raw else None
+
+
+# --------------------------------------------------------------------------- markers
+
+#: Fixtures that reach the database selected by ``TEST_DATABASE_URL`` (the others build on these).
+DATABASE_FIXTURES = frozenset({"database_url", "fresh_database_url"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``db`` every test whose fixture closure reaches the test database."""
+    for item in items:
+        if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
 
 
 # --------------------------------------------------------------------------- fixtures
