@@ -4,9 +4,10 @@ Which database
     SQLite by default (a temporary file, WAL, the same pragmas as production). Set
     ``TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test`` to run everything on
     PostgreSQL instead: the session then creates a private throw-away database next to the one
-    named in the URL (``<name>_t<pid>_<random>``) and drops it at the end, so concurrent test
-    runs don't collide and the named database is left alone. If the role may not create
-    databases, the named database itself is used and our tables in it are recreated.
+    named in the URL (``<name>_[gw<N>]t<pid>_<random>``) and drops it at the end, so concurrent
+    test runs and the workers of one ``pytest -n`` run don't collide and the named database is
+    left alone. If the role may not create databases, the named database itself is used and our
+    tables in it are recreated (then run without ``-n``: workers would share it).
 
 Fixtures
     ``database_url`` (session, str)
@@ -103,7 +104,8 @@ def _admin_engine(url: str) -> AsyncEngine:
 async def _create_pg_database(base_url: str) -> str | None:
     """Create a uniquely named database beside ``base_url``'s; ``None`` if not permitted."""
     url = make_url(base_url)
-    name = f"{url.database or 'test'}_t{os.getpid()}_{secrets.token_hex(3)}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under pytest -n
+    name = f"{url.database or 'test'}_{worker}t{os.getpid()}_{secrets.token_hex(3)}"
     admin = _admin_engine(base_url)
     try:
         async with admin.connect() as connection:
@@ -177,6 +179,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     created = _run(_create_pg_database(base_url))
     if created is None:
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            pytest.fail("the PostgreSQL role may not create databases: run without -n", False)
         _run(_reset_schema_in_place(base_url))
         _run(upgrade_to_head(base_url))
         yield base_url
