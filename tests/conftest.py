@@ -156,11 +156,19 @@ def _requested_postgres_url() -> str | None:
 DATABASE_FIXTURES = frozenset({"database_url", "fresh_database_url"})
 
 
+#: Modules whose tests all run ``serial``: kill drills with hundreds of citizens and timed bursts,
+#: whose deadlines assume the machine is theirs (a parallel neighbour made them flake).
+SERIAL_MODULES = frozenset({"test_fault_drills.py", "test_launch_burst.py"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``db`` every test whose fixture closure reaches the test database."""
+    """Mark ``db`` every test whose fixture closure reaches the test database; ``serial`` the
+    tests of :data:`SERIAL_MODULES`."""
     for item in items:
         if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+        if item.path.name in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)
 
 
 # --------------------------------------------------------------------------- fixtures
