@@ -47,18 +47,15 @@ from domain.districts import find_district
 from domain.identifiers import IdentifierError, parse_mobile_phone, parse_subscriber_code
 from domain.recalculation import ActFacts, Recalculation, default_rules
 from handlers.health import SERVICES
+from handlers.http_api import ApiError, bad_field, guarded, read_body
 from handlers.staff_api import (
     _CONTROL,
     ACTOR_MAX,
     CONFLICTS,
     PREFIX,
-    ApiError,
-    bad_field,
     decimal_text,
-    guarded,
     json_object,
     printable,
-    read_body,
     text_field,
     timestamp,
 )

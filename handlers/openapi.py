@@ -21,6 +21,7 @@ from domain.recalculation import default_rules
 from handlers import acts_api
 from handlers import staff_api as api
 from handlers.acts_api import ACT_DAY_MIN, HISTORY_DAY_MIN
+from handlers.http_api import MAX_BODY
 from storage.models import ObjectType
 
 PATH: Final = f"{api.PREFIX}/openapi.json"
@@ -303,7 +304,8 @@ STATUS_OPERATION: Final = {
         "200": response("Changed", "StatusChanged"),
         **common("400", "401", "404"),
         "409": response("Not possible from the current status", "TransitionRefused"),
-        "413": response(f"Body larger than {api.MAX_BODY} bytes", "Error"),
+        "413": response(f"Body larger than {MAX_BODY} bytes", "Error"),
+        "415": response("The body is not JSON in UTF-8", "Error"),
         "422": response(
             "Unknown status, no reason to reject, or comment too long", "TransitionRefused"
         ),
@@ -680,7 +682,7 @@ def error(description: str) -> dict[str, Any]:
     return response(description, "Error")
 
 
-TOO_LARGE: Final = error(f"Body larger than {api.MAX_BODY} bytes")
+TOO_LARGE: Final = error(f"Body larger than {MAX_BODY} bytes")
 ACT_NOT_FOUND: Final = error("No such act")
 
 REGISTER_ACT_OPERATION: Final = {
@@ -695,6 +697,7 @@ REGISTER_ACT_OPERATION: Final = {
         **common("400", "401"),
         "409": error("An act with this number is already registered (error: exists)"),
         "413": TOO_LARGE,
+        "415": error("The body is not JSON in UTF-8"),
         "422": error(
             "The dates do not make an act that can be computed (error: invalid_act), or it "
             "comes to 0.00 AZN (error: zero_amount) or more than the largest amount "
@@ -731,6 +734,7 @@ PAYMENT_OPERATION: Final = {
             "another amount (error: reference_reused)"
         ),
         "413": TOO_LARGE,
+        "415": error("The body is not JSON in UTF-8"),
         "422": error(
             "Paid before the act was issued (error: before_act, field: paid_at), or the act's "
             "payments would add up to more than the largest amount (error: too_much_paid)"
@@ -757,6 +761,7 @@ ACT_STATUS_OPERATION: Final = {
             "ActTransitionRefused",
         ),
         "413": TOO_LARGE,
+        "415": error("The body is not JSON in UTF-8"),
         "422": response(
             "disconnected or court before the due date has passed (before_due_date)",
             "ActTransitionRefused",
@@ -774,6 +779,7 @@ SUBSCRIBER_OPERATION: Final = {
         "200": response("Stored", "Subscriber"),
         **common("400", "401"),
         "413": TOO_LARGE,
+        "415": error("The body is not JSON in UTF-8"),
         **common("503"),
     },
 }

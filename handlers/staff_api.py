@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,8 +36,14 @@ from domain.application_status import (
     parse_status,
 )
 from handlers.health import SERVICES
+from handlers.http_api import (
+    ApiError,
+    bad_field,
+    bad_parameter,
+    guarded,
+    read_body,
+)
 from i18n import BAKU
-from observability.log_limits import LogLimit
 from storage import status_changes
 from storage.models import Application, ApplicationStatusChange
 
@@ -51,7 +56,6 @@ STATUS_PATH: Final = f"{PREFIX}/applications/{{number}}/status"
 LIST_PARAMETERS: Final = ("status", "district", "since", "limit", "cursor")
 LIMIT_DEFAULT: Final = 50
 LIMIT_MAX: Final = 200
-MAX_BODY: Final = 16 * 1024
 ACTOR_MAX: Final = 64
 DISTRICT_MAX: Final = 100
 NUMBER_MAX: Final = 32
@@ -66,88 +70,9 @@ _LIMIT = re.compile(r"[0-9]{1,4}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-#: Anyone can send a bad token: one line a minute, with a count of the others (the process's
-#: staff API and acts API share it).
-BAD_TOKENS = LogLimit()
-
-
-class ApiError(Exception):
-    """A refusal answered as ``{"error": code, "message": ..., **extra}``."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        message: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(f"{status} {error}: {message}")
-        self.status = status
-        self.body: dict[str, Any] = {"error": error, "message": message, **extra}
-        self.headers = dict(headers or {})
-
-    def response(self) -> web.Response:
-        return web.json_response(self.body, status=self.status, headers=self.headers)
-
-
-def bad_parameter(name: str, message: str) -> ApiError:
-    return ApiError(400, "bad_parameter", message, parameter=name)
-
-
-def bad_field(error: str, name: str, message: str) -> ApiError:
-    return ApiError(400, error, message, field=name)
-
 
 def not_found(number: str) -> ApiError:
     return ApiError(404, "not_found", f"no application {number}")
-
-
-# --------------------------------------------------------------------------- auth
-
-
-def guarded(token: SecretStr | None, handler: Handler, parameters: Sequence[str] = ()) -> Handler:
-    """The handler behind the API switch, the bearer token and a query parameter whitelist."""
-    secret = token.get_secret_value().strip() if token is not None else ""
-    expected = secret.encode() if secret else None
-
-    async def guard(request: web.Request) -> web.Response:
-        try:
-            if expected is None:
-                raise ApiError(503, "staff_api_disabled", "STAFF_API_TOKEN is not set")
-            authorize(request, expected)
-            reject_unknown_parameters(request.query, parameters)
-            return await handler(request)
-        except ApiError as error:
-            return error.response()
-
-    return guard
-
-
-def authorize(request: web.Request, expected: bytes) -> None:
-    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
-    given_bytes = given.strip().encode("utf-8", "surrogatepass")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given_bytes, expected):
-        BAD_TOKENS.warning(
-            log, "staff-api-bad-token", "Staff API call without a valid token from %s",
-            request.remote,
-        )  # fmt: skip
-        raise ApiError(
-            401,
-            "unauthorized",
-            "send Authorization: Bearer <STAFF_API_TOKEN>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-def reject_unknown_parameters(query: MultiMapping[str], known: Sequence[str]) -> None:
-    for name in query:
-        if name not in known:
-            raise ApiError(400, "unknown_parameter", f"unknown parameter {name!r}", parameter=name)
-        if len(query.getall(name)) > 1:
-            raise bad_parameter(name, f"{name} given more than once")
 
 
 # --------------------------------------------------------------------------- list
@@ -352,22 +277,6 @@ class StatusRequest:
     status: str
     actor: str
     comment: str | None
-
-
-async def read_body(request: web.Request) -> bytes:
-    """The request body, refused with 413 past :data:`MAX_BODY` bytes (declared or sent)."""
-    too_large = ApiError(413, "body_too_large", f"the body may have at most {MAX_BODY} bytes")
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise too_large
-    body = bytearray()
-    try:
-        while chunk := await request.content.read(MAX_BODY + 1 - len(body)):
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise too_large
-    except web.RequestPayloadError:  # a Content-Encoding the body does not match
-        raise ApiError(400, "bad_body_encoding", "the body does not match its encoding") from None
-    return bytes(body)
 
 
 def json_object(raw: bytes, known: frozenset[str]) -> dict[str, Any]:
