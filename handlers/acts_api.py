@@ -46,11 +46,11 @@ from domain.application_status import COMMENT_MAX
 from domain.districts import find_district
 from domain.identifiers import IdentifierError, parse_mobile_phone, parse_subscriber_code
 from domain.recalculation import ActFacts, Recalculation, default_rules
+from handlers.api_models import ACTOR_MAX
 from handlers.health import SERVICES
 from handlers.http_api import ApiError, bad_field, guarded, read_body
 from handlers.staff_api import (
     _CONTROL,
-    ACTOR_MAX,
     CONFLICTS,
     PREFIX,
     decimal_text,

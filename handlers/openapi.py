@@ -19,6 +19,7 @@ from domain.acts import ActStatus, LoadKind, ViolationType
 from domain.application_status import COMMENT_MAX, ApplicationStatus, TransitionError
 from domain.recalculation import default_rules
 from handlers import acts_api
+from handlers import api_models as models
 from handlers import staff_api as api
 from handlers.acts_api import ACT_DAY_MIN, HISTORY_DAY_MIN
 from handlers.http_api import MAX_BODY
@@ -172,7 +173,7 @@ SCHEMAS: Final[dict[str, Schema]] = {
             "actor": {
                 "type": "string",
                 "minLength": 1,
-                "maxLength": api.ACTOR_MAX,
+                "maxLength": models.ACTOR_MAX,
                 "description": "Who changes it (kept in the history)",
             },
             "comment": nullable(
@@ -257,7 +258,7 @@ LIST_OPERATION: Final = {
         query(
             "district",
             "Only this district (exact name)",
-            {"type": "string", "minLength": 1, "maxLength": api.DISTRICT_MAX},
+            {"type": "string", "minLength": 1, "maxLength": models.DISTRICT_MAX},
         ),
         query(
             "since",
@@ -270,8 +271,8 @@ LIST_OPERATION: Final = {
             {
                 "type": "integer",
                 "minimum": 1,
-                "maximum": api.LIMIT_MAX,
-                "default": api.LIMIT_DEFAULT,
+                "maximum": models.LIMIT_MAX,
+                "default": models.LIMIT_DEFAULT,
             },
         ),
         query("cursor", "next_cursor of the previous page", {"type": "string"}),
@@ -327,8 +328,8 @@ ACT_REASONS: Final = sorted({*api.CONFLICTS, "unknown_status", "before_due_date"
 RULE_SETS: Final = [rule_set.id for rule_set in default_rules().rule_sets]
 ACT_DECIMAL: Final[Schema] = {**DECIMAL, "description": "AZN (decimal string)"}
 KWH: Final[Schema] = {**DECIMAL, "description": "kWh (decimal string)"}
-NAME: Final[Schema] = text(api.ACTOR_MAX, "A person, as staff write it")
-ACTOR: Final[Schema] = text(api.ACTOR_MAX, "Who does it (kept in the history)")
+NAME: Final[Schema] = text(models.ACTOR_MAX, "A person, as staff write it")
+ACTOR: Final[Schema] = text(models.ACTOR_MAX, "Who does it (kept in the history)")
 
 LOAD: Final[Schema] = record(
     {
@@ -508,7 +509,7 @@ ACT_REQUEST: Final[Schema] = request(
             "examples": ["100200300400500"],
         },
         "address": text(acts_api.ADDRESS_MAX, "Where the violation was found"),
-        "district": text(api.DISTRICT_MAX, "A district of Azerbaijan (not Nakhchivan)"),
+        "district": text(models.DISTRICT_MAX, "A district of Azerbaijan (not Nakhchivan)"),
         "consumer_phone": nullable(
             {"type": "string", "description": "Azerbaijani mobile number; told by SMS"}
         ),
@@ -641,7 +642,7 @@ ACT_SCHEMAS: Final[dict[str, Schema]] = {
                 {"type": "string", "description": "Azerbaijani mobile number; null: unknown"}
             ),
             "address": nullable(text(acts_api.ADDRESS_MAX, "Kept as it was when null")),
-            "district": nullable(text(api.DISTRICT_MAX, "Kept as it was when null")),
+            "district": nullable(text(models.DISTRICT_MAX, "Kept as it was when null")),
         },
         ["phone"],
         "The billing system's record of a subscriber code",

@@ -35,13 +35,24 @@ from domain.application_status import (
     allowed_targets,
     parse_status,
 )
+from handlers.api_models import (
+    LIMIT_DEFAULT,
+    ApplicationDetail,
+    ApplicationPage,
+    ApplicationQuery,
+    StatusChanged,
+    StatusChangeRequest,
+)
 from handlers.health import SERVICES
 from handlers.http_api import (
     ApiError,
     bad_field,
     bad_parameter,
     guarded,
+    parse_body,
+    parse_query,
     read_body,
+    respond,
 )
 from i18n import BAKU
 from storage import status_changes
@@ -53,20 +64,13 @@ PREFIX: Final = "/api"
 LIST_PATH: Final = f"{PREFIX}/applications"
 DETAIL_PATH: Final = f"{PREFIX}/applications/{{number}}"
 STATUS_PATH: Final = f"{PREFIX}/applications/{{number}}/status"
-LIST_PARAMETERS: Final = ("status", "district", "since", "limit", "cursor")
-LIMIT_DEFAULT: Final = 50
-LIMIT_MAX: Final = 200
-ACTOR_MAX: Final = 64
-DISTRICT_MAX: Final = 100
 NUMBER_MAX: Final = 32
-BODY_FIELDS: Final = frozenset({"status", "comment", "actor"})
 # 409; other refusals: 422
 CONFLICTS: Final = frozenset({"illegal", "final", "same_status", "changed_meanwhile"})
 LABEL_LOCALE: Final = "az"
 
 _NUMBER = re.compile(r"[A-Za-z0-9-]+")
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{1,200}")
-_LIMIT = re.compile(r"[0-9]{1,4}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -88,27 +92,14 @@ class ListQuery:
 
 
 def parse_list_query(query: MultiMapping[str]) -> ListQuery:
-    status = district = since = after = None
-    limit = LIMIT_DEFAULT
-    if "status" in query:
-        status = parse_status(query["status"])
-        if status is None:
-            known = ", ".join(ApplicationStatus)
-            raise bad_parameter("status", f"unknown status; one of {known}")
-    if "district" in query:
-        district = query["district"].strip()
-        if not 0 < len(district) <= DISTRICT_MAX or not printable(district, _CONTROL):
-            raise bad_parameter("district", f"a district name of 1..{DISTRICT_MAX} characters")
-    if "since" in query:
-        since = parse_since(query["since"])
-    if "limit" in query:
-        raw = query["limit"].strip()
-        limit = int(raw) if _LIMIT.fullmatch(raw) else 0
-        if not 1 <= limit <= LIMIT_MAX:
-            raise bad_parameter("limit", f"an integer from 1 to {LIMIT_MAX}")
-    if "cursor" in query:
-        after = decode_cursor(query["cursor"])
-    return ListQuery(status, district, since, limit, after)
+    parsed = parse_query(ApplicationQuery, query)
+    return ListQuery(
+        status=parsed.status,
+        district=parsed.district,
+        since=parse_since(parsed.since) if parsed.since is not None else None,
+        limit=parsed.limit,
+        after=decode_cursor(parsed.cursor) if parsed.cursor is not None else None,
+    )
 
 
 def parse_since(raw: str) -> datetime:
@@ -173,11 +164,12 @@ async def list_applications(request: web.Request) -> web.Response:
         rows = await page(session, query)
     items = rows[: query.limit]
     more = len(rows) > query.limit
-    return web.json_response(
+    return respond(
+        ApplicationPage,
         {
             "items": [summary(application) for application in items],
             "next_cursor": encode_cursor(items[-1]) if more else None,
-        }
+        },
     )
 
 
@@ -269,14 +261,7 @@ async def get_application(request: web.Request) -> web.Response:
         if application is None:
             raise not_found(number)
         body = detail(application, await status_changes.history(session, application.id))
-    return web.json_response(body)
-
-
-@dataclass(frozen=True, slots=True)
-class StatusRequest:
-    status: str
-    actor: str
-    comment: str | None
+    return respond(ApplicationDetail, body)
 
 
 def json_object(raw: bytes, known: frozenset[str]) -> dict[str, Any]:
@@ -291,17 +276,6 @@ def json_object(raw: bytes, known: frozenset[str]) -> dict[str, Any]:
         if name not in known:
             raise bad_field("unknown_field", name, f"unknown field {name!r}")
     return body
-
-
-def parse_status_request(raw: bytes) -> StatusRequest:
-    body = json_object(raw, BODY_FIELDS)
-    status = text_field(body, "status", required=True)
-    actor = (text_field(body, "actor", required=True) or "").strip()
-    if not 1 <= len(actor) <= ACTOR_MAX or not printable(actor, _CONTROL):
-        raise bad_field("invalid_field", "actor", f"actor: 1..{ACTOR_MAX} printable characters")
-    comment = text_field(body, "comment", required=False)
-    assert status is not None
-    return StatusRequest(status, actor, comment)
 
 
 def text_field(body: Mapping[str, Any], name: str, *, required: bool) -> str | None:
@@ -343,7 +317,7 @@ def refusal(error: TransitionError) -> ApiError:
 
 async def post_status(request: web.Request) -> web.Response:
     number = path_number(request)
-    change = parse_status_request(await read_body(request))
+    change = parse_body(StatusChangeRequest, await read_body(request))
     async with request.app[SERVICES].sessions.begin() as session:
         try:
             done = await status_changes.change_status(
@@ -363,7 +337,7 @@ async def post_status(request: web.Request) -> web.Response:
         change.actor,
         done.queued,
     )
-    return web.json_response(body)
+    return respond(StatusChanged, body)
 
 
 def routes(token: SecretStr | None) -> list[web.RouteDef]:
@@ -371,7 +345,7 @@ def routes(token: SecretStr | None) -> list[web.RouteDef]:
     return [
         web.get(
             LIST_PATH,
-            guarded(token, list_applications, LIST_PARAMETERS),
+            guarded(token, list_applications, tuple(ApplicationQuery.model_fields)),
             allow_head=False,
         ),
         web.get(DETAIL_PATH, guarded(token, get_application), allow_head=False),
