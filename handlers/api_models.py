@@ -12,7 +12,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 from domain.application_status import COMMENT_MAX, ApplicationStatus, TransitionError
-from handlers.http_api import ApiModel
+from handlers.http_api import TYPE_ERRORS, ApiModel
 from storage.models import ObjectType
 
 ACTOR_MAX: Final = 64
@@ -48,9 +48,12 @@ def digits(limit: int) -> Any:
 
 def no_control(value: str) -> str:
     """No control character but tabs and line breaks, and valid Unicode (no lone surrogate)."""
-    value.encode()  # UnicodeEncodeError is a ValueError
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("control characters or broken Unicode") from None
     if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
-        raise ValueError("control characters")
+        raise ValueError("control characters or broken Unicode")
     return value
 
 
@@ -107,11 +110,11 @@ class ApplicationQuery(ApiModel):
 class StatusChangeRequest(ApiModel):
     """``POST /api/applications/{number}/status``."""
 
-    TYPE_ERROR: ClassVar = "wrong_type"
+    WRONG_TYPE: ClassVar = TYPE_ERRORS
     MESSAGES: ClassVar = {
-        "status": "{name}: a string, no control characters or broken Unicode",
+        "status": "{name} must be a string",
         "actor": f"actor: 1..{ACTOR_MAX} printable characters",
-        "comment": "{name}: a string or null, no control characters or broken Unicode",
+        "comment": "{name} must be a string or null",
     }
 
     status: Annotated[str, AfterValidator(no_control)] = Field(

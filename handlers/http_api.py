@@ -76,13 +76,14 @@ class ApiModel(BaseModel):
     """A request or answer of the staff API: no field it does not name, JSON types as they are.
 
     ``MESSAGES`` gives the refusal's message per field (``{name}`` is the field's label);
-    ``TYPE_ERROR`` is the code of a value of the wrong JSON type.
+    ``WRONG_TYPE`` lists the error types answered as ``wrong_type``.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     MESSAGES: ClassVar[Mapping[str, str]] = {}
-    TYPE_ERROR: ClassVar[str] = "invalid_field"
+    #: pydantic error types answered as ``wrong_type`` (the others: ``invalid_field``).
+    WRONG_TYPE: ClassVar[frozenset[str]] = frozenset({"string_type"})
 
     @classmethod
     def label(cls, loc: tuple[int | str, ...]) -> str:
@@ -102,10 +103,11 @@ class ApiModel(BaseModel):
         if kind == "missing":
             return bad_field("missing_field", name, f"{name} is required")
         top = str(loc[0]) if loc else ""
-        message = cls.MESSAGES.get(name) or cls.MESSAGES.get(top) or f"{name}: {detail['msg']}"
-        if kind in TYPE_ERRORS and cls.TYPE_ERROR != "invalid_field":
-            return bad_field(cls.TYPE_ERROR, name, message.format(name=name))
-        return bad_field("invalid_field", name, message.format(name=name))
+        message = cls.MESSAGES.get(name) or cls.MESSAGES.get(top) or f"{{name}}: {detail['msg']}"
+        if kind == "value_error":  # a validator's ValueError says what is wrong
+            message = f"{{name}}: {detail.get('ctx', {}).get('error')}"
+        code = "wrong_type" if kind in cls.WRONG_TYPE else "invalid_field"
+        return bad_field(code, name, message.format(name=name))
 
 
 def first_error(errors: list[ErrorDetails]) -> ErrorDetails:
