@@ -18,7 +18,7 @@ from aiohttp import web
 from domain.acts import ActStatus, LoadKind, ViolationType
 from domain.application_status import COMMENT_MAX, ApplicationStatus, TransitionError
 from domain.recalculation import default_rules
-from handlers import acts_api
+from handlers import act_models, acts_api
 from handlers import api_models as models
 from handlers import staff_api as api
 from handlers.acts_api import ACT_DAY_MIN, HISTORY_DAY_MIN
@@ -347,12 +347,12 @@ LOAD_REQUEST: Final[Schema] = {
     "properties": {
         "kind": ref("LoadKind"),
         "power_w": decimal_input(
-            acts_api._DECIMAL,
-            f"Power, W: more than 0, at most {acts_api.POWER_MAX_W}",
+            re.compile(act_models.DECIMAL[1:-1]),
+            f"Power, W: more than 0, at most {act_models.POWER_MAX_W}",
             positive=True,
-            maximum=float(acts_api.POWER_MAX_W),
+            maximum=float(act_models.POWER_MAX_W),
         ),
-        "description": nullable(text(acts_api.DESCRIPTION_MAX, "e.g. the appliance")),
+        "description": nullable(text(act_models.DESCRIPTION_MAX, "e.g. the appliance")),
     },
     "additionalProperties": False,
 }
@@ -501,14 +501,14 @@ ACT_OPTIONAL: Final = frozenset(
 ACT_REQUEST: Final[Schema] = request(
     {
         "number": {
-            **text(acts_api.ACT_NUMBER_MAX, "The act's number (stored upper-case)"),
+            **text(act_models.ACT_NUMBER_MAX, "The act's number (stored upper-case)"),
             "pattern": f"^(?:{acts_api._ACT_NUMBER.pattern})$",
         },
         "subscriber_code": {
             **text(40, "15 digits; spaces and dashes between groups are ignored"),
             "examples": ["100200300400500"],
         },
-        "address": text(acts_api.ADDRESS_MAX, "Where the violation was found"),
+        "address": text(act_models.ADDRESS_MAX, "Where the violation was found"),
         "district": text(models.DISTRICT_MAX, "A district of Azerbaijan (not Nakhchivan)"),
         "consumer_phone": nullable(
             {"type": "string", "description": "Azerbaijani mobile number; told by SMS"}
@@ -528,23 +528,23 @@ ACT_REQUEST: Final[Schema] = request(
             "type": "array",
             "items": ref("LoadRequest"),
             "minItems": 1,
-            "maxItems": acts_api.LOADS_MAX,
-            "description": f"At most {acts_api.POWER_MAX_W} W together",
+            "maxItems": act_models.LOADS_MAX,
+            "description": f"At most {act_models.POWER_MAX_W} W together",
         },
         "signed": {"type": "boolean", "description": "False: the consumer refused to sign"},
         "inspectors": {
             "type": "array",
             "items": NAME,
             "minItems": 1,
-            "maxItems": acts_api.INSPECTORS_MAX,
+            "maxItems": act_models.INSPECTORS_MAX,
         },
         "already_billed_kwh": nullable(
             decimal_input(
-                acts_api._DECIMAL,
-                f"kWh billed over the period, at most {acts_api.KWH_MAX}; if they cover the "
+                re.compile(act_models.DECIMAL[1:-1]),
+                f"kWh billed over the period, at most {act_models.KWH_MAX}; if they cover the "
                 "recalculated kWh, the act is refused (422 zero_amount)",
                 positive=False,
-                maximum=float(acts_api.KWH_MAX),
+                maximum=float(act_models.KWH_MAX),
             )
         ),
         "rule_set": nullable(
@@ -575,11 +575,11 @@ ACT_SCHEMAS: Final[dict[str, Schema]] = {
     "PaymentRequest": request(
         {
             "amount": decimal_input(
-                acts_api._MONEY,
-                f"AZN, more than 0, at most {acts_api.AMOUNT_MAX} (all of the act's payments "
+                re.compile(act_models.MONEY[1:-1]),
+                f"AZN, more than 0, at most {act_models.AMOUNT_MAX} (all of the act's payments "
                 "together too)",
                 positive=True,
-                maximum=float(acts_api.AMOUNT_MAX),
+                maximum=float(act_models.AMOUNT_MAX),
             ),
             "paid_at": nullable(
                 timestamp(
@@ -590,7 +590,7 @@ ACT_SCHEMAS: Final[dict[str, Schema]] = {
                 | {"examples": ["2026-03-01T09:00:00+04:00"]}
             ),
             "reference": text(
-                acts_api.REFERENCE_MAX,
+                act_models.REFERENCE_MAX,
                 "The payment system's reference: a repeat with the same amount is harmless",
             ),
             "actor": ACTOR,
@@ -641,7 +641,7 @@ ACT_SCHEMAS: Final[dict[str, Schema]] = {
             "phone": nullable(
                 {"type": "string", "description": "Azerbaijani mobile number; null: unknown"}
             ),
-            "address": nullable(text(acts_api.ADDRESS_MAX, "Kept as it was when null")),
+            "address": nullable(text(act_models.ADDRESS_MAX, "Kept as it was when null")),
             "district": nullable(text(models.DISTRICT_MAX, "Kept as it was when null")),
         },
         ["phone"],
@@ -663,7 +663,7 @@ ACT_NUMBER_PARAMETER: Final = {
     "in": "path",
     "required": True,
     "description": "The act number (case-insensitive); a / in it is sent as %2F",
-    "schema": {"type": "string", "maxLength": acts_api.ACT_NUMBER_MAX},
+    "schema": {"type": "string", "maxLength": act_models.ACT_NUMBER_MAX},
 }
 
 CODE_PARAMETER: Final = {
