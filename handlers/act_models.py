@@ -11,10 +11,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Final, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from domain.acts import LoadKind, ViolationType
+from domain.acts import ActStatus, LoadKind, ViolationType
 from domain.application_status import COMMENT_MAX
 from domain.recalculation import default_rules
 from handlers.api_models import ACTOR_MAX, DISTRICT_MAX, ONE_LINE, no_control
@@ -226,3 +226,93 @@ class SubscriberRequest(ApiModel):
     phone: Phone | None = Field(description="The phone on file; null when unknown")
     address: text(ADDRESS_MAX) | None = None  # type: ignore[valid-type]
     district: District | None = None
+
+
+# --------------------------------------------------------------------------- answers
+
+Day_ = Annotated[str, Field(json_schema_extra={"format": "date"})]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Money = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2}$")]
+
+
+class ActHistoryItem(ApiModel):
+    from_status: Annotated[ActStatus, Field(strict=False)] | None
+    to_status: Annotated[ActStatus, Field(strict=False)]
+    actor: str
+    comment: str | None
+    changed_at: Timestamp
+
+
+class ActPaymentItem(ApiModel):
+    amount: Money
+    paid_at: Timestamp
+    reference: str
+    actor: str
+
+
+class ActObjectionItem(ApiModel):
+    receipt_number: str
+    text: str
+    photo_file_ids: list[str]
+    created_at: Timestamp
+    answer_due_on: Day_
+
+
+class ActDetail(ApiModel):
+    """An act with its calculation, history, payments and objections."""
+
+    number: str
+    subscriber_code: str
+    address: str
+    district: str
+    consumer_phone: str | None = Field(description="E.164")
+    violation_type: Annotated[ViolationType, Field(strict=False)]
+    detected_on: Day_
+    last_inspection_on: Day_ | None
+    account_opened_on: Day_ | None
+    issued_on: Day_
+    due_on: Day_
+    days_left: int
+    signed: bool
+    inspectors: list[str]
+    loads: list[dict[str, Any]]
+    rule_set: str
+    amount: Money
+    paid_amount: Money
+    outstanding: Money
+    status: Annotated[ActStatus, Field(strict=False)]
+    allowed_targets: list[Annotated[ActStatus, Field(strict=False)]]
+    calculation: dict[str, Any] = Field(description="The whole breakdown, month by month")
+    history: list[ActHistoryItem]
+    payments: list[ActPaymentItem]
+    objections: list[ActObjectionItem]
+    created_at: Timestamp
+
+
+class ActRegistered(ActDetail):
+    notices_queued: int = Field(ge=0)
+
+
+class ActStatusChanged(ActRegistered):
+    pass
+
+
+class PaymentRecorded(ActRegistered):
+    payment_recorded: bool = Field(description="false: this reference was recorded before")
+
+
+class Subscriber(ApiModel):
+    code: str
+    phone: str | None
+    address: str | None
+    district: str | None
+
+
+class ActTransitionRefused(ApiModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    error: str
+    message: str
+    from_: Annotated[ActStatus, Field(strict=False)] = Field(alias="from")
+    to: str
+    allowed: list[Annotated[ActStatus, Field(strict=False)]]

@@ -48,10 +48,15 @@ from handlers.act_models import (
     ACT_NUMBER_MAX,
     AMOUNT_MAX,
     POWER_MAX_W,
+    ActDetail,
+    ActRegistered,
     ActRequest,
+    ActStatusChanged,
     ActStatusChangeRequest,
     LoadRequest,
+    PaymentRecorded,
     PaymentRequest,
+    Subscriber,
     SubscriberRequest,
 )
 from handlers.health import SERVICES
@@ -63,6 +68,7 @@ from handlers.http_api import (
     parse,
     parse_body,
     read_body,
+    respond,
 )
 from handlers.staff_api import CONFLICTS, PREFIX, decimal_text, timestamp
 from storage import acts
@@ -263,7 +269,7 @@ async def post_act(request: web.Request) -> web.Response:
         body = {**await act_detail(session, act, now), "notices_queued": queued}
     log.info("Act %s registered by %s: %s AZN, %d notices", act.number, actor, act.amount, queued)
     location = f"{ACTS_PATH}/{quote(act.number, safe='')}"  # a "/" in the number is %2F
-    return web.json_response(body, status=201, headers={"Location": location})
+    return respond(ActRegistered, body, status=201, headers={"Location": location})
 
 
 # --------------------------------------------------------------------------- representation
@@ -355,7 +361,7 @@ async def get_act(request: web.Request) -> web.Response:
         act = await acts.by_number(session, number)
         if act is None:
             raise act_not_found(number)
-        return web.json_response(await act_detail(session, act, utcnow()))
+        return respond(ActDetail, await act_detail(session, act, utcnow()))
 
 
 # --------------------------------------------------------------------------- payment and status
@@ -423,7 +429,7 @@ async def post_payment(request: web.Request) -> web.Response:
             "payment_recorded": recorded.new,
             "notices_queued": queued,
         }
-    return web.json_response(body, status=201 if recorded.new else 200)
+    return respond(PaymentRecorded, body, status=201 if recorded.new else 200)
 
 
 def act_refusal(error: ActTransitionError) -> ApiError:
@@ -464,7 +470,7 @@ async def post_act_status(request: web.Request) -> web.Response:
         )
         body = {**await act_detail(session, done.act, now), "notices_queued": queued}
     log.info("Act %s: %s → %s by %s", number, done.change.from_status, target, actor)
-    return web.json_response(body)
+    return respond(ActStatusChanged, body)
 
 
 # --------------------------------------------------------------------------- subscribers
@@ -481,8 +487,8 @@ async def put_subscriber(request: web.Request) -> web.Response:
     district = district_value(record.district)
     async with request.app[SERVICES].sessions.begin() as session:
         await acts.upsert_subscriber(session, code, phone=phone, address=address, district=district)
-    return web.json_response(
-        {"code": code, "phone": phone, "address": address, "district": district}
+    return respond(
+        Subscriber, {"code": code, "phone": phone, "address": address, "district": district}
     )
 
 
