@@ -4,19 +4,27 @@ refused by both (the document states the real bound) — or, for a non-JSON body
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers import openapi
 from tests.test_acts_api import BODY as ACT
-from tests.test_staff_api import AUTH, GOOD, Api, api, make_application  # noqa: F401
+from tests.test_staff_api import AUTH, GOOD, TOKEN, Api, make_application, serving
+
+
+@pytest.fixture
+async def api(engine: AsyncEngine) -> AsyncIterator[Api]:
+    async with serving(engine, TOKEN) as server:
+        yield server
 
 
 def admits(schema: dict[str, Any], value: Any) -> bool:
     validator = Draft202012Validator({**schema, "components": openapi.document()["components"]})
-    return validator.is_valid(value)
+    return bool(validator.is_valid(value))
 
 
 def named(name: str) -> dict[str, Any]:
