@@ -99,7 +99,7 @@ class ApplicationQuery(ApiModel):
         description="Created at or after: an ISO 8601 date or date-time; without an offset it "
         "is Baku time",
     )
-    limit: Annotated[int, digits(4), Field(ge=1, le=LIMIT_MAX)] = Field(
+    limit: Annotated[int, Field(ge=1, le=LIMIT_MAX), digits(4)] = Field(
         LIMIT_DEFAULT, description="Page size"
     )
     cursor: Annotated[str, Field(pattern=f"^[A-Za-z0-9_-]{{1,{CURSOR_MAX}}}$")] | None = Field(

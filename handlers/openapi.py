@@ -129,6 +129,11 @@ def parameters(operation: Operation, schemas: dict[str, Any]) -> list[dict[str, 
         for name, schema in query["properties"].items():
             schema = dict(schema)
             described = schema.pop("description", name)
+            schema.pop("default", None)
+            if None in schema.get("anyOf", [{}])[1:2] or {"type": "null"} in schema.get(
+                "anyOf", []
+            ):
+                schema = {**next(s for s in schema.pop("anyOf") if s != {"type": "null"}), **schema}
             found.append({"name": name, "in": "query", "required": False,
                           "description": described, "schema": schema})  # fmt: skip
         del schemas[operation.query.__name__]
