@@ -16,7 +16,7 @@ import binascii
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -46,7 +46,6 @@ from handlers.api_models import (
 from handlers.health import SERVICES
 from handlers.http_api import (
     ApiError,
-    bad_field,
     bad_parameter,
     guarded,
     parse_body,
@@ -71,8 +70,6 @@ LABEL_LOCALE: Final = "az"
 
 _NUMBER = re.compile(r"[A-Za-z0-9-]+")
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{1,200}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def not_found(number: str) -> ApiError:
@@ -262,45 +259,6 @@ async def get_application(request: web.Request) -> web.Response:
             raise not_found(number)
         body = detail(application, await status_changes.history(session, application.id))
     return respond(ApplicationDetail, body)
-
-
-def json_object(raw: bytes, known: frozenset[str]) -> dict[str, Any]:
-    """The body as a JSON object with only ``known`` fields; 400 otherwise."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
-        raise ApiError(400, "bad_json", "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_body", "the body must be a JSON object")
-    for name in body:
-        if name not in known:
-            raise bad_field("unknown_field", name, f"unknown field {name!r}")
-    return body
-
-
-def text_field(body: Mapping[str, Any], name: str, *, required: bool) -> str | None:
-    if name not in body:
-        if required:
-            raise bad_field("missing_field", name, f"{name} is required")
-        return None
-    value = body[name]
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        kind = "a string" if required else "a string or null"
-        raise bad_field("wrong_type", name, f"{name} must be {kind}")
-    if not printable(value, _CONTROL_BUT_LINES):
-        raise bad_field("invalid_field", name, f"{name}: control characters or broken Unicode")
-    return value
-
-
-def printable(text: str, control: re.Pattern[str]) -> bool:
-    """No control characters and valid Unicode (a lone surrogate cannot be stored)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return control.search(text) is None
 
 
 def refusal(error: TransitionError) -> ApiError:
