@@ -24,7 +24,7 @@ from yarl import URL
 from bot.runtime import http_server
 from chat.context import Services
 from delivery import notices
-from handlers import openapi, staff_api
+from handlers import http_api, openapi
 from storage import applications
 from storage.models import (
     Application,
@@ -542,7 +542,6 @@ GOOD = {"status": "under_review", "actor": "a"}
         (b"", "bad_json", None),
         (b"not json", "bad_json", None),
         (b'{"status": "under_review",', "bad_json", None),
-        (b"\xff\xfe", "bad_json", None),
         (b"[" * 5000 + b"]" * 5000, "bad_json", None),
         (b'["under_review", "a"]', "bad_body", None),
         (b'"under_review"', "bad_body", None),
@@ -586,6 +585,47 @@ async def test_bad_bodies_are_400(api: Api, raw: bytes, error: str, field: str |
     assert len(await history_rows(api.services)) == 1
 
 
+BODY_ROUTES = [
+    ("POST", STATUS_URL),
+    ("POST", "/api/acts"),
+    ("POST", "/api/acts/AKT-1/payment"),
+    ("POST", "/api/acts/AKT-1/status"),
+    ("PUT", "/api/subscribers/100200300400500"),
+]
+GOOD_TEXT = json.dumps(GOOD)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw"),
+    [
+        ("text/plain", GOOD_TEXT.encode()),
+        (None, GOOD_TEXT.encode()),
+        ("application/x-www-form-urlencoded", b"status=under_review&actor=a"),
+        ("application/json; charset=utf-16", GOOD_TEXT.encode("utf-16")),
+        ("application/json", GOOD_TEXT.encode("utf-16")),  # a BOM: json.loads would guess it
+        ("application/json", GOOD_TEXT.encode("utf-16-le")),
+        ("application/json", GOOD_TEXT.encode("utf-32")),
+        ("application/json", b"\xff\xfe"),
+        ("application/json", b'{"status": "under_review", "actor": "\xe9"}'),  # Latin-1
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+async def test_a_body_that_is_not_json_in_utf8_is_415(
+    api: Api, method: str, path: str, content_type: str | None, raw: bytes
+) -> None:
+    application = await make_application(api.services)
+    path = path.replace(NUMBER, application.number)
+    headers = {**AUTH} if content_type is None else {**AUTH, "Content-Type": content_type}
+    skip = ["Content-Type"] if content_type is None else []
+    async with api.http.request(
+        method, api.base + path, data=raw, headers=headers, skip_auto_headers=skip
+    ) as response:
+        body = await response.json()
+    assert (response.status, body["error"]) == (415, "unsupported_media_type"), body
+    conforms(body, "Error")
+    assert len(await history_rows(api.services)) == 1
+
+
 async def test_a_long_actor_and_the_longest_comment_are_fine(api: Api) -> None:
     application = await make_application(api.services)
     status, body = await api.post_status(
@@ -598,7 +638,7 @@ async def test_a_long_actor_and_the_longest_comment_are_fine(api: Api) -> None:
 async def test_an_oversize_body_is_413(api: Api) -> None:
     application = await make_application(api.services)
     path = f"/api/applications/{application.number}/status"
-    big = {**GOOD, "comment": "x" * staff_api.MAX_BODY}
+    big = {**GOOD, "comment": "x" * http_api.MAX_BODY}
     status, body, _ = await api.call("POST", path, json_body=big)
     assert (status, body["error"]) == (413, "body_too_large")
     conforms(body, "Error")
