@@ -49,7 +49,7 @@ from domain import identifiers
 from domain.acts import BAKU, ActStatus, objection_answer_due
 from i18n import LOCALES, N_, _, current_locale, format_date, translate
 from integrations.subscribers import DirectoryUnavailable
-from storage import acts, citizens
+from storage import acts, citizen_phones, citizens
 from storage.models import Citizen, ViolationAct
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,17 @@ CODE_ON_ITS_WAY: Final = N_(
     "to it by SMS. Please type it here (it is valid for 5 minutes):"
 )
 CANCEL_LABEL: Final = N_("Cancel")
+PHONE_QUESTION: Final = N_(
+    "To show the acts of this account we must be sure it is yours. Please share your mobile "
+    "number with the button below, or type it (we will send a code by SMS). It must be the "
+    "number recorded for the subscriber code."
+)
+#: Asked when the citizen has confirmed numbers: each is a button, and needs no new code.
+CHOOSE_PHONE_QUESTION: Final = N_(
+    "To show the acts of this account we must be sure it is yours. Which of your confirmed "
+    "numbers is recorded for the subscriber code? Choose it below (no new code is needed), or "
+    "share or type another number."
+)
 DIRECTORY_DOWN: Final = N_(
     "We cannot check subscriber codes right now. Please try again in a few minutes."
 )
@@ -211,22 +222,28 @@ async def typed_code(update: Update, context: BotContext) -> int:
         return await ask_code(update)
     state(context)["code"] = code
     citizen = await the_citizen(update, context)
-    if citizen.phone_verified and citizen.phone_e164:
+    numbers = await confirmed_numbers(context, citizen)
+    if citizen.phone_verified and numbers == [citizen.phone_e164]:
         return await link_code(update, context, citizen)
-    return await ask_phone(update)
+    return await ask_phone(update, context)
 
 
-async def ask_phone(update: Update) -> int:
+async def confirmed_numbers(context: BotContext, citizen: Citizen) -> list[str]:
+    async with context.services.sessions() as session:
+        return await citizen_phones.confirmed_numbers(session, citizen)
+
+
+async def ask_phone(update: Update, context: BotContext, note: str | None = None) -> int:
+    """The phone question; the citizen's confirmed numbers are buttons (no new code for them)."""
+    numbers = await confirmed_numbers(context, await the_citizen(update, context))
+    question = _(CHOOSE_PHONE_QUESTION) if numbers else _(PHONE_QUESTION)
     await say(
         update,
-        _(
-            "To show the acts of this account we must be sure it is yours. Please share your "
-            "mobile number with the button below, or type it (we will send a code by SMS). It "
-            "must be the number recorded for the subscriber code."
-        ),
+        f"{note}\n\n{question}" if note else question,
         # One keyboard a message: «Ləğv et» is on the reply keyboard, and arrives as text.
         ReplyKeyboardMarkup(
             [
+                *([KeyboardButton(number)] for number in numbers),
                 [KeyboardButton(_("📱 Share my number"), request_contact=True)],
                 [KeyboardButton(_(CANCEL_LABEL))],
             ],
@@ -247,13 +264,12 @@ async def shared_contact(update: Update, context: BotContext) -> int:
     message, sender = update.effective_message, update.effective_user
     assert message is not None and message.contact is not None and sender is not None
     if message.contact.user_id != sender.id:
-        await say(update, "⚠️ " + _("This is someone else's contact. Please share your own number."))
-        return await ask_phone(update)
+        note = _("This is someone else's contact. Please share your own number.")
+        return await ask_phone(update, context, "⚠️ " + note)
     try:
         phone = identifiers.parse_mobile_phone(message.contact.phone_number)
     except identifiers.IdentifierError as error:
-        await say(update, "⚠️ " + reason_text(error))
-        return await ask_phone(update)
+        return await ask_phone(update, context, "⚠️ " + reason_text(error))
     return await phone_proved(update, context, phone)
 
 
@@ -264,15 +280,30 @@ async def typed_phone(update: Update, context: BotContext) -> int:
     try:
         phone = identifiers.parse_mobile_phone(update.effective_message.text or "")
     except identifiers.IdentifierError as error:
-        await say(update, "⚠️ " + reason_text(error))
-        return await ask_phone(update)
+        return await ask_phone(update, context, "⚠️ " + reason_text(error))
+    citizen = await the_citizen(update, context)
+    if phone in await confirmed_numbers(context, citizen):
+        return await use_confirmed(update, context, citizen, phone)
     state(context)["phone"] = phone
     sent = await request_code(update, context, phone)
     if sent is None:
         return ConversationHandler.END
     if sent is phone_check.Sent.REFUSED:
-        return await ask_phone(update)
+        return await ask_phone(update, context)
     return await ask_sms_code(update, phone, fresh=sent is phone_check.Sent.SENT)
+
+
+async def use_confirmed(update: Update, context: BotContext, citizen: Citizen, phone: str) -> int:
+    """One of the citizen's confirmed numbers: no new code; it becomes their verified phone."""
+    if not (citizen.phone_verified and citizen.phone_e164 == phone):
+        async with context.services.sessions.begin() as session:
+            stored = await session.get(Citizen, citizen.id)
+            assert stored is not None
+            await citizens.remember_verified_phone(session, stored, phone)
+            session.expunge(stored)
+        citizen = stored
+    await say(update, _("We use your confirmed number {phone}.").format(phone=phone), main_menu())
+    return await link_code(update, context, citizen)
 
 
 async def request_code(update: Update, context: BotContext, phone: str) -> phone_check.Sent | None:
@@ -312,7 +343,7 @@ async def typed_sms_code(update: Update, context: BotContext) -> int:
     assert update.effective_message is not None
     phone = state(context).get("phone")
     if not isinstance(phone, str):
-        return await ask_phone(update)
+        return await ask_phone(update, context)
     refused = await phone_check.check_code(
         update, context, phone, update.effective_message.text or ""
     )
@@ -325,7 +356,7 @@ async def typed_sms_code(update: Update, context: BotContext) -> int:
 async def resend_sms_code(update: Update, context: BotContext) -> int:
     phone = state(context).get("phone")
     if not isinstance(phone, str):
-        return await ask_phone(update)
+        return await ask_phone(update, context)
     sent = await request_code(update, context, phone)
     if sent is None:
         return ConversationHandler.END
@@ -334,7 +365,7 @@ async def resend_sms_code(update: Update, context: BotContext) -> int:
 
 async def change_phone(update: Update, context: BotContext) -> int:
     state(context).pop("phone", None)
-    return await ask_phone(update)
+    return await ask_phone(update, context)
 
 
 async def phone_proved(update: Update, context: BotContext, phone: str) -> int:
@@ -541,12 +572,14 @@ async def code_again(update: Update, context: BotContext) -> int:
 
 
 async def phone_again(update: Update, context: BotContext) -> int:
-    return await ask_phone(update)
+    return await ask_phone(update, context)
 
 
 async def sms_code_again(update: Update, context: BotContext) -> int:
     phone = state(context).get("phone")
-    return await ask_sms_code(update, phone) if isinstance(phone, str) else await ask_phone(update)
+    if isinstance(phone, str):
+        return await ask_sms_code(update, phone)
+    return await ask_phone(update, context)
 
 
 async def objection_again(update: Update, context: BotContext) -> int:
