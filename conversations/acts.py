@@ -203,13 +203,14 @@ async def close(update: Update, context: BotContext) -> int:
 # --------------------------------------------------------------------------- linking a code
 
 
-async def ask_code(update: Update) -> int:
+async def ask_code(update: Update, note: str | None = None) -> int:
+    question = _(
+        "Please send your 15-digit subscriber code (abonent kodu). It is printed on your "
+        "electricity bill."
+    )
     await say(
         update,
-        _(
-            "Please send your 15-digit subscriber code (abonent kodu). It is printed on your "
-            "electricity bill."
-        ),
+        f"{note}\n\n{question}" if note else question,
         InlineKeyboardMarkup([button(_("Cancel"), "close")]),
     )
     return CODE
@@ -229,8 +230,7 @@ async def typed_code(update: Update, context: BotContext) -> int:
             if error.reason in ("length", "characters")
             else reason_text(error)
         )
-        await say(update, "⚠️ " + reason)
-        return await ask_code(update)
+        return await ask_code(update, "⚠️ " + reason)
     state(context)["code"] = code
     citizen = await the_citizen(update, context)
     numbers = await confirmed_numbers(context, citizen)
@@ -296,12 +296,12 @@ async def typed_phone(update: Update, context: BotContext) -> int:
     if phone in await confirmed_numbers(context, citizen):
         return await use_confirmed(update, context, citizen, phone)
     state(context)["phone"] = phone
-    sent = await request_code(update, context, phone)
-    if sent is None:
+    sending = await request_code(update, context, phone)
+    if sending is None:
         return ConversationHandler.END
-    if sent is phone_check.Sent.REFUSED:
-        return await ask_phone(update, context)
-    return await ask_sms_code(update, phone, fresh=sent is phone_check.Sent.SENT)
+    if sending.sent is phone_check.Sent.REFUSED:
+        return await ask_phone(update, context, sending.note)
+    return await asked_code(update, phone, sending)
 
 
 async def use_confirmed(update: Update, context: BotContext, citizen: Citizen, phone: str) -> int:
@@ -317,7 +317,9 @@ async def use_confirmed(update: Update, context: BotContext, citizen: Citizen, p
     return await link_code(update, context, citizen)
 
 
-async def request_code(update: Update, context: BotContext, phone: str) -> phone_check.Sent | None:
+async def request_code(
+    update: Update, context: BotContext, phone: str
+) -> phone_check.Sending | None:
     """A code by SMS only to the number on file for the pending subscriber code, a decoy else.
 
     Either way the caps count it and the citizen reads the same answer, so trying numbers
@@ -335,10 +337,19 @@ async def request_code(update: Update, context: BotContext, phone: str) -> phone
     return await phone_check.send_code(update, context, phone, sms=on_file == phone)
 
 
-async def ask_sms_code(update: Update, phone: str, *, fresh: bool = True) -> int:
+async def ask_sms_code(
+    update: Update, phone: str, *, fresh: bool = True, note: str | None = None
+) -> int:
     text = _(CODE_ON_ITS_WAY) if fresh else _(phone_check.EARLIER_CODE_QUESTION)
-    await say(update, text.format(phone=phone), code_buttons())
+    question = text.format(phone=phone)
+    await say(update, f"{note}\n\n{question}" if note else question, code_buttons())
     return PHONE_CODE
+
+
+async def asked_code(update: Update, phone: str, sending: phone_check.Sending) -> int:
+    """The code question after asking for a code: "on its way", or why not and an earlier one."""
+    fresh = sending.sent is phone_check.Sent.SENT
+    return await ask_sms_code(update, phone, fresh=fresh, note=sending.note)
 
 
 def code_buttons() -> InlineKeyboardMarkup:
@@ -368,10 +379,10 @@ async def resend_sms_code(update: Update, context: BotContext) -> int:
     phone = state(context).get("phone")
     if not isinstance(phone, str):
         return await ask_phone(update, context)
-    sent = await request_code(update, context, phone)
-    if sent is None:
+    sending = await request_code(update, context, phone)
+    if sending is None:
         return ConversationHandler.END
-    return await ask_sms_code(update, phone, fresh=sent is phone_check.Sent.SENT)
+    return await asked_code(update, phone, sending)
 
 
 async def change_phone(update: Update, context: BotContext) -> int:
@@ -403,8 +414,7 @@ async def link_code(update: Update, context: BotContext, citizen: Citizen) -> in
         return ConversationHandler.END
     if on_file is None or on_file != citizen.phone_e164:
         log.info("acts: a subscriber code was not linked (phone on file differs or unknown)")
-        await say(update, "⚠️ " + _(NOT_LINKED).format(phone=citizen.phone_e164))
-        return await ask_code(update)
+        return await ask_code(update, "⚠️ " + _(NOT_LINKED).format(phone=citizen.phone_e164))
     async with context.services.sessions.begin() as session:
         await acts.link(session, citizen.id, code)
     state(context).pop("code", None)
@@ -599,29 +609,31 @@ async def cancel(update: Update, context: BotContext) -> int:
     return await close(update, context)
 
 
-def again(ask: Callable[[Update, BotContext], Awaitable[int]]) -> MessageHandler[BotContext, int]:
-    """For anything the open question cannot take (a sticker, a file…): say so, ask again."""
+def again(
+    ask: Callable[[Update, BotContext, str], Awaitable[int]],
+) -> MessageHandler[BotContext, int]:
+    """For anything the open question cannot take (a sticker, a file…): say so and ask again,
+    on one message."""
 
     async def ask_again(update: Update, context: BotContext) -> int:
-        await say(update, "⚠️ " + _("Please answer the question below."))
-        return await ask(update, context)
+        return await ask(update, context, "⚠️ " + _("Please answer the question below."))
 
     return MessageHandler(filters.ALL & ~filters.COMMAND, ask_again)
 
 
-async def code_again(update: Update, context: BotContext) -> int:
-    return await ask_code(update)
+async def code_again(update: Update, context: BotContext, note: str) -> int:
+    return await ask_code(update, note)
 
 
-async def phone_again(update: Update, context: BotContext) -> int:
-    return await ask_phone(update, context)
+async def phone_again(update: Update, context: BotContext, note: str) -> int:
+    return await ask_phone(update, context, note)
 
 
-async def sms_code_again(update: Update, context: BotContext) -> int:
+async def sms_code_again(update: Update, context: BotContext, note: str) -> int:
     phone = state(context).get("phone")
     if isinstance(phone, str):
-        return await ask_sms_code(update, phone)
-    return await ask_phone(update, context)
+        return await ask_sms_code(update, phone, note=note)
+    return await ask_phone(update, context, note)
 
 
 async def objection_again(update: Update, context: BotContext) -> int:
