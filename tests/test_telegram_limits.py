@@ -223,17 +223,19 @@ def test_acts_their_breakdown_and_objections(locale: str, filler: str) -> None:
             check(act_text.detail_messages(act, TODAY))
             data = [f"{acts.CB}{kind}:{act.number}" for kind in ("show", "object")]
             assert all(len(d.encode()) <= MAX_CALLBACK_DATA for d in data), data
-    objection = ActObjection(
-        receipt_number="ET-2026-999999",
-        text=units(filler, acts.OBJECTION_MAX),
-        photo_file_ids=["x"] * acts.PHOTOS_MAX,
-    )
     notices_and_reminders = [
         act_notices.REGISTERED,
         *act_notices.REMINDERS.values(),
         *act_notices.STATUS_TEXTS.values(),
     ]
     for act in found:
+        with use_locale(locale):  # the most text an objection takes: its preview and staff notice
+            room = acts.objection_room(act)
+            text = units(filler, room)
+            check([acts.preview_text(act.number, text, acts.PHOTOS_MAX)])
+        objection = ActObjection(
+            receipt_number="ET-2026-999999", text=text, photo_file_ids=["x"] * acts.PHOTOS_MAX
+        )
         check([act_notices.objection_for_staff(act, objection, TODAY + timedelta(days=10))])
         for template in notices_and_reminders:
             reminder = act_notices.fill(template, act, locale)
