@@ -33,6 +33,7 @@ from chat.context import BotApplication, Services
 from chat.locales import SavedLocales
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE
 from integrations.citizen_registry import CitizenRegistry, HttpCitizenRegistry, TypedIn
+from integrations.payments import HostedCheckout, PaymentChannelsOnly, Payments
 from integrations.power_centres import CsvPowerCentres, HttpGis, PowerCentres
 from integrations.subscribers import HttpBilling, StoredSubscribers, SubscriberDirectory
 from observability.log_limits import limit_http_server_log
@@ -59,6 +60,14 @@ def make_services(settings: Settings, engine: AsyncEngine) -> Services:
     subscribers: SubscriberDirectory = (
         HttpBilling(settings.billing_url) if settings.billing_url else StoredSubscribers(sessions)
     )
+    payments: Payments = PaymentChannelsOnly()
+    if settings.payments_url:
+        token = settings.payments_token
+        payments = HostedCheckout(
+            settings.payments_url,
+            token.get_secret_value() if token else None,
+            timeout_seconds=settings.payments_timeout_seconds,
+        )
     return Services(
         engine=engine,
         sessions=sessions,
@@ -68,6 +77,7 @@ def make_services(settings: Settings, engine: AsyncEngine) -> Services:
         subscribers=subscribers,
         locales=SavedLocales(sessions),
         sms_caps=settings.sms_caps(),
+        payments=payments,
     )
 
 
