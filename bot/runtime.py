@@ -19,6 +19,7 @@ import handlers.acts_api
 import handlers.health
 import handlers.metrics
 import handlers.openapi
+import handlers.payments_callback
 import handlers.sms_inbound
 import handlers.staff_api
 from bot.app import build_application, publish_commands
@@ -205,6 +206,7 @@ async def http_server(
     app.add_routes(handlers.staff_api.routes(settings.staff_api_token))
     app.add_routes(handlers.acts_api.routes(settings.staff_api_token))
     app.add_routes(handlers.openapi.routes())
+    app.add_routes(handlers.payments_callback.routes(settings.payments_callback_secret))
     app.add_routes(handlers.sms_inbound.routes(settings))
     if inbox is not None and settings.webhook_url:
         secret = settings.webhook_secret_token

@@ -6,7 +6,10 @@ payment link as a button, :mod:`integrations.payments`). Nothing here asks anyon
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Final
+
+from babel.numbers import format_decimal
 
 from domain.acts import ActStatus
 from domain.payment_channels import PaymentChannel, Purpose, default_channels
@@ -24,9 +27,17 @@ WHERE_TO_PAY_SHORT: Final = N_(
 )
 PAY_ONLINE: Final = N_("Pay online")
 NOTHING_TO_PAY: Final = N_("The connection is free of charge for you: there is nothing to pay.")
+PAYMENT_THANKS_SMS: Final = N_(
+    "Azərişıq: act {number}: {amount} received, thank you. Left: {left}."
+)
 PAYMENT_THANKS: Final = N_(
     "We have received your payment of {amount} for act {number}. Thank you. Left to pay: {left}."
 )
+
+
+def sms_amount(value: Decimal, locale: str) -> str:
+    """``1.234,50 AZN``: "AZN", not "₼" (the manat sign is not GSM-7)."""
+    return format_decimal(value, format="#,##0.00", locale=locale) + " AZN"
 
 
 def channels(purpose: Purpose) -> tuple[PaymentChannel, ...]:

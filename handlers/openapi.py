@@ -18,7 +18,7 @@ from aiohttp import web
 from domain.acts import ActStatus, LoadKind, ViolationType
 from domain.application_status import COMMENT_MAX, ApplicationStatus, TransitionError
 from domain.recalculation import default_rules
-from handlers import acts_api
+from handlers import acts_api, payments_callback
 from handlers import staff_api as api
 from handlers.acts_api import ACT_DAY_MIN, HISTORY_DAY_MIN
 from storage.models import ObjectType
@@ -779,6 +779,75 @@ SUBSCRIBER_OPERATION: Final = {
 }
 
 
+PAYMENT_CALLBACK_SCHEMAS: Final[dict[str, Schema]] = {
+    "PaymentCallbackRequest": {
+        "type": "object",
+        "description": "A paid invoice, as the payment gateway reports it",
+        "required": ["payment_id", "reference", "amount"],
+        "properties": {
+            "payment_id": text(payments_callback.ID_MAX, "The gateway's payment id (idempotency)"),
+            "reference": text(
+                payments_callback.ID_MAX,
+                "The application number, or the subscriber code and the act number joined by "
+                "'-' (100200300400500-AKT-2026-0042)",
+            ),
+            "amount": decimal_input(
+                acts_api._MONEY, "AZN paid", positive=True, maximum=float(acts_api.AMOUNT_MAX)
+            ),
+            "currency": {"type": "string", "enum": ["AZN"]},
+            "paid_at": timestamp("When it was paid, with its offset (default: now)"),
+            "status": {"type": "string", "description": "Only 'paid' records a payment"},
+        },
+        "additionalProperties": False,
+    },
+    "PaymentCallbackAnswer": {
+        "type": "object",
+        "required": ["payment_id", "recorded"],
+        "properties": {
+            "payment_id": {"type": "string"},
+            "recorded": {"type": "boolean", "description": "false: a replay or not 'paid'"},
+            "ignored": {"type": "string"},
+            "application": {"type": "string"},
+            "act": {"type": "string"},
+            "status": {"type": "string"},
+            "notices_queued": {"type": "integer"},
+        },
+    },
+}
+
+PAYMENT_CALLBACK_OPERATION: Final = {
+    "operationId": "paymentCallback",
+    "summary": "The payment gateway reports a paid invoice (HMAC-signed, idempotent by payment_id)",
+    "description": f"Header {payments_callback.SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the "
+    "raw body with PAYMENTS_CALLBACK_SECRET>. The application moves on to paid, or the act's "
+    "payment is recorded; the citizen is thanked.",
+    "security": [],
+    "parameters": [
+        {
+            "name": payments_callback.SIGNATURE_HEADER,
+            "in": "header",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^(sha256=)?[0-9a-fA-F]{64}$"},
+        }
+    ],
+    "requestBody": body("PaymentCallbackRequest"),
+    "responses": {
+        "200": response("Already recorded (a replay), or not paid: nothing changed",
+                        "PaymentCallbackAnswer"),
+        "201": response("Recorded", "PaymentCallbackAnswer"),
+        **common("400"),
+        "401": error("The signature does not sign the body (error: bad_signature)"),
+        "404": error("No application or act has this reference (error: unknown_reference)"),
+        "409": error(
+            "Closed or cancelled (not_payable, cancelled), or changed meanwhile: retry"
+        ),
+        "413": TOO_LARGE,
+        "422": error("The amount is not the application's fee (error: amount_mismatch)"),
+        "503": error("PAYMENTS_CALLBACK_SECRET is not set (error: payments_disabled)"),
+    },
+}  # fmt: skip
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -799,11 +868,12 @@ def document() -> dict[str, Any]:
             acts_api.PAYMENT_PATH: {"post": PAYMENT_OPERATION},
             acts_api.ACT_STATUS_PATH: {"post": ACT_STATUS_OPERATION},
             acts_api.SUBSCRIBER_PATH: {"put": SUBSCRIBER_OPERATION},
+            payments_callback.PATH: {"post": PAYMENT_CALLBACK_OPERATION},
             PATH: {"get": OPENAPI_OPERATION},
         },
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**SCHEMAS, **ACT_SCHEMAS},
+            "schemas": {**SCHEMAS, **ACT_SCHEMAS, **PAYMENT_CALLBACK_SCHEMAS},
             "responses": RESPONSES,
         },
     }

@@ -189,9 +189,10 @@ async def test_the_document_describes_exactly_the_api_routes(api: Api) -> None:
     registered = {
         (route.method, route.resource.canonical)
         for route in api.app.router.routes()
-        if route.resource is not None and route.resource.canonical.startswith("/api")
+        if route.resource is not None and route.resource.canonical.startswith(("/api", "/payments"))
     }
     assert described == registered
+    assert ("POST", "/payments/callback") in registered
     assert ("POST", "/api/applications/{number}/status") in registered
 
 
