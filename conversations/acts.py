@@ -45,10 +45,12 @@ from chat.queries import answer_once, say
 from chat.telegram_text import MAX_TEXT, say_all, utf16_len
 from conversations import act_text, phone_check
 from conversations.texts import reason_text
-from delivery import act_notices
+from delivery import act_notices, payment_text
 from domain import identifiers
 from domain.acts import BAKU, ActStatus, objection_answer_due
+from domain.payment_channels import act_reference
 from i18n import LOCALES, N_, _, current_locale, format_date, translate
+from integrations.payments import Invoice
 from integrations.subscribers import DirectoryUnavailable
 from storage import acts, citizen_phones, citizens
 from storage.models import ActObjection, Citizen, ViolationAct
@@ -186,11 +188,26 @@ async def show_act(update: Update, context: BotContext) -> int:
         await answer_once(update.callback_query, _("This act is not among yours."))
         return await show_list(update, context)
     rows = []
+    link = await payment_link(context, act)
+    if link:
+        rows.append([InlineKeyboardButton(_(payment_text.PAY_ONLINE), url=link)])
     if act.status != ActStatus.CANCELLED:
         rows.append(button(_("Raise an objection"), f"object:{act.number}"))
     rows.append(button(_("Back"), "list"))
     await say_all(update, act_text.detail_messages(act, today()), InlineKeyboardMarkup(rows))
     return LIST
+
+
+async def payment_link(context: BotContext, act: ViolationAct) -> str | None:
+    """The gateway's checkout page for what is left to pay (None without a gateway)."""
+    if not payment_text.act_payable(act):
+        return None
+    invoice = Invoice(
+        act_reference(act.subscriber_code, act.number),
+        acts.outstanding(act),
+        f"Azərişıq {act.number}",
+    )
+    return (await context.services.payments.offer(invoice)).link
 
 
 async def close(update: Update, context: BotContext) -> int:

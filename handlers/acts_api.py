@@ -382,6 +382,57 @@ def moment_bounds(name: str, moment: datetime | None, now: datetime) -> datetime
     return moment
 
 
+async def record_act_payment(
+    session: AsyncSession,
+    number: str,
+    *,
+    amount: Decimal,
+    paid_at: datetime,
+    reference: str,
+    actor: str,
+    now: datetime,
+) -> tuple[acts.PaymentRecorded, int]:
+    """Record a payment of act ``number`` (idempotent by ``reference``) and, paid in full, queue
+    the paid notice; an :class:`ApiError` for what cannot be paid. Staff (``POST .../payment``)
+    and the payment gateway's callback both pay this way."""
+    act = await acts.by_number(session, number)
+    if act is None:
+        raise act_not_found(number)
+    if act.status == ActStatus.CANCELLED:
+        raise ApiError(409, "cancelled", f"act {number} is cancelled; nothing to pay")
+    if paid_at.astimezone(BAKU).date() < act.issued_on:
+        raise ApiError(
+            422, "before_act", f"paid_at: before the act was issued ({act.issued_on})",
+            field="paid_at",
+        )  # fmt: skip
+    try:
+        recorded = await acts.record_payment(
+            session, number, amount=amount, paid_at=paid_at, reference=reference, actor=actor,
+            paid_max=AMOUNT_MAX,
+        )  # fmt: skip
+    except acts.PaymentLimit:
+        raise ApiError(
+            422,
+            "too_much_paid",
+            f"amount: the act's payments would add up to more than {AMOUNT_MAX} AZN",
+            field="amount",
+        ) from None
+    except acts.PaymentConflict:
+        raise ApiError(
+            409, "reference_reused", f"payment {reference} was recorded with another amount"
+        ) from None
+    except IntegrityError:  # the same new reference, recorded by a concurrent request
+        raise ApiError(
+            409, "concurrent_payment", f"payment {reference} is being recorded; retry"
+        ) from None
+    queued = 0
+    if recorded.paid_in_full is not None:
+        queued = await act_notices.queue_status_changed(
+            session, recorded.act, ActStatus.PAID, now=now
+        )
+    return recorded, queued
+
+
 async def post_payment(request: web.Request) -> web.Response:
     number = path_act_number(request)
     payment = parse_body(PaymentRequest, await read_body(request))
@@ -389,41 +440,10 @@ async def post_payment(request: web.Request) -> web.Response:
     amount, reference, actor = payment.amount, payment.reference, payment.actor
     paid_at = moment_bounds("paid_at", payment.paid_at, now)
     async with request.app[SERVICES].sessions.begin() as session:
-        act = await acts.by_number(session, number)
-        if act is None:
-            raise act_not_found(number)
-        if act.status == ActStatus.CANCELLED:
-            raise ApiError(409, "cancelled", f"act {number} is cancelled; nothing to pay")
-        if paid_at.astimezone(BAKU).date() < act.issued_on:
-            raise ApiError(
-                422, "before_act", f"paid_at: before the act was issued ({act.issued_on})",
-                field="paid_at",
-            )  # fmt: skip
-        try:
-            recorded = await acts.record_payment(
-                session, number, amount=amount, paid_at=paid_at, reference=reference, actor=actor,
-                paid_max=AMOUNT_MAX,
-            )  # fmt: skip
-        except acts.PaymentLimit:
-            raise ApiError(
-                422,
-                "too_much_paid",
-                f"amount: the act's payments would add up to more than {AMOUNT_MAX} AZN",
-                field="amount",
-            ) from None
-        except acts.PaymentConflict:
-            raise ApiError(
-                409, "reference_reused", f"payment {reference} was recorded with another amount"
-            ) from None
-        except IntegrityError:  # the same new reference, recorded by a concurrent request
-            raise ApiError(
-                409, "concurrent_payment", f"payment {reference} is being recorded; retry"
-            ) from None
-        queued = 0
-        if recorded.paid_in_full is not None:
-            queued = await act_notices.queue_status_changed(
-                session, recorded.act, ActStatus.PAID, now=now
-            )
+        recorded, queued = await record_act_payment(
+            session, number, amount=amount, paid_at=paid_at, reference=reference, actor=actor,
+            now=now,
+        )  # fmt: skip
         body = {
             **await act_detail(session, recorded.act, now),
             "payment_recorded": recorded.new,

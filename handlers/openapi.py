@@ -16,8 +16,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from handlers import act_models as acts
-from handlers import acts_api
+from handlers import acts_api, payments_callback
 from handlers import api_models as apps
+from handlers import payment_models as pay
 from handlers import staff_api as api
 from handlers.http_api import JSON, MAX_BODY
 
@@ -39,10 +40,12 @@ class Operation:
     query: type[BaseModel] | None = None
     parameter: tuple[str, str, str] | None = None  # (name, pattern, description) in the path
     errors: Codes = field(default_factory=dict)
+    signed: str | None = None  # the header of an HMAC signature instead of the bearer token
 
 
 NUMBER: Final = ("number", r"^[A-Za-z0-9-]{1,32}$", "The application number, e.g. QM-2026-000123")
 ACT: Final = ("number", r"^[A-Za-z0-9][A-Za-z0-9/-]{0,31}$", "The act number (a / as %2F)")
+HMAC: Final = r"^(sha256=)?[0-9a-fA-F]{64}$"
 CODE: Final = ("code", r"^[0-9]{15}$", "The 15-digit subscriber code")
 ERROR: Final = apps.Error
 REFUSED: Final = apps.TransitionRefused
@@ -89,6 +92,18 @@ OPERATIONS: Final = [
     Operation("put", acts_api.SUBSCRIBER_PATH, "putSubscriber", "The billing system's phone on "
               "file for a subscriber code", {200: ("Stored", acts.Subscriber)},
               body=acts.SubscriberRequest, parameter=CODE),
+    Operation("post", payments_callback.PATH, "paymentCallback", "The payment gateway reports "
+              "a paid invoice; the application moves on or the act's payment is recorded, and "
+              "the citizen is thanked", {200: ("A replay, or not paid: nothing changed",
+                                               pay.PaymentCallbackAnswer),
+                                         201: ("Recorded", pay.PaymentCallbackAnswer)},
+              body=pay.PaymentCallbackRequest, signed=payments_callback.SIGNATURE_HEADER,
+              errors={401: ("The signature does not sign the body (bad_signature)", ERROR),
+                      404: ("No application or act has this reference", ERROR),
+                      409: ("not_payable, cancelled, changed_meanwhile or concurrent_payment",
+                            ERROR),
+                      422: ("amount_mismatch, before_act or too_much_paid", ERROR),
+                      503: ("PAYMENTS_CALLBACK_SECRET is not set", ERROR)}),
 ]  # fmt: skip
 
 
@@ -112,7 +127,9 @@ def responses(operation: Operation) -> dict[str, Any]:
     codes[503] = ("STAFF_API_TOKEN is not set: the API is off", ERROR)
     codes.update(operation.errors)
     out = {str(code): answer(*codes[code]) for code in sorted(codes)}
-    out["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}}
+    if not operation.signed:
+        out["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string",
+                                                                 "const": "Bearer"}}}  # fmt: skip
     if 201 in operation.answers and operation.body is acts.ActRequest:
         out["201"]["headers"] = {"Location": {"schema": {"type": "string"}}}
     return out
@@ -120,6 +137,11 @@ def responses(operation: Operation) -> dict[str, Any]:
 
 def parameters(operation: Operation, schemas: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
+    if operation.signed:
+        found.append({"name": operation.signed, "in": "header", "required": True,
+                      "description": "sha256=<hex HMAC-SHA256 of the raw body with "
+                      "PAYMENTS_CALLBACK_SECRET>",
+                      "schema": {"type": "string", "pattern": HMAC}})  # fmt: skip
     if operation.parameter:
         name, pattern, description = operation.parameter
         found.append({"name": name, "in": "path", "required": True, "description": description,
@@ -142,6 +164,8 @@ def parameters(operation: Operation, schemas: dict[str, Any]) -> list[dict[str, 
 
 def operation_object(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     done: dict[str, Any] = {"operationId": operation.id, "summary": operation.summary}
+    if operation.signed:
+        done["security"] = []
     if found := parameters(operation, schemas):
         done["parameters"] = found
     if operation.body:

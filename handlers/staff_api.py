@@ -237,7 +237,11 @@ def detail(application: Application, changes: Sequence[ApplicationStatusChange])
             }
             for change in changes
         ],
-        "allowed_targets": [str(target) for target in allowed_targets(status)] if status else [],
+        "allowed_targets": (
+            [str(t) for t in allowed_targets(status, free=application.fee_amount == 0)]
+            if status
+            else []
+        ),
     }
 
 

@@ -941,10 +941,12 @@ async def test_registration_tells_the_followers_and_the_phone(api: Api) -> None:
         ("telegram", "7001", f"act:{NUMBER}:registered:telegram:{azeri.id}", azeri.id),
     ]  # fmt: skip
     by_recipient = {row.recipient: row.payload["text"] for row in rows}
-    assert by_recipient[str(citizen.telegram_chat_id)] == act_notices.fill(
-        act_notices.REGISTERED, act, "ru"
+    assert by_recipient[str(citizen.telegram_chat_id)] == act_notices.with_payment(
+        act_notices.fill(act_notices.REGISTERED, act, "ru"), act, "ru"
     )
-    assert by_recipient["7001"] == act_notices.fill(act_notices.REGISTERED, act, "az")
+    assert by_recipient["7001"] == act_notices.with_payment(
+        act_notices.fill(act_notices.REGISTERED, act, "az"), act, "az"
+    )
     assert by_recipient[PHONE] == act_notices.fill(act_notices.REGISTERED_SMS, act, "az", sms=True)
     assert NUMBER in by_recipient[PHONE] and "558,28 AZN" in by_recipient[PHONE]
     assert str(muted.telegram_chat_id) not in by_recipient

@@ -29,7 +29,8 @@ EXCLUDED: list[Any] = [positive_data_acceptance]
 
 @pytest.fixture
 async def api(engine: AsyncEngine) -> AsyncIterator[Api]:
-    async with serving(engine, TOKEN) as server:
+    # the payment callback answers 503 without its secret: set, so its refusals are documented
+    async with serving(engine, TOKEN, payments_callback_secret="callback-secret") as server:
         yield server
 
 

@@ -42,6 +42,7 @@ from domain.acts import BAKU
 from domain.application_status import ApplicationStatus
 from domain.connection_fees import Phase, default_rules
 from domain.districts import all_districts
+from domain.payment_channels import default_channels
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE, load_power_centres
 from handlers import acts_api, sms_inbound
 from handlers.health import SERVICES
@@ -128,6 +129,8 @@ def data_words() -> set[str]:
     for act in (*rules.rule_sets, *rules.discounts):
         words |= {act.title, *(title for _, title in act.titles)}  # type: ignore[attr-defined]
     words |= {centre.name for centre in load_power_centres(SAMPLE_POWER_CENTRES_FILE)}
+    for channel in default_channels().channels:  # where to pay: the company's data file
+        words |= {text for _, text in (*channel.names, *channel.how)}
     return {w for w in words if isinstance(w, str) and w}
 
 

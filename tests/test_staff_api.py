@@ -94,9 +94,9 @@ async def api(engine: AsyncEngine) -> AsyncIterator[Api]:
 
 
 @asynccontextmanager
-async def serving(engine: AsyncEngine, token: str | None) -> AsyncIterator[Api]:
+async def serving(engine: AsyncEngine, token: str | None, **overrides: Any) -> AsyncIterator[Api]:
     port = free_port()
-    settings = settings_for(str(engine.url), http_port=port, staff_api_token=token)
+    settings = settings_for(str(engine.url), http_port=port, staff_api_token=token, **overrides)
     services = services_on(engine)
     async with http_server(settings, services, None) as runner, aiohttp.ClientSession() as http:
         yield Api(f"http://127.0.0.1:{port}", http, services, runner.app)
@@ -189,9 +189,10 @@ async def test_the_document_describes_exactly_the_api_routes(api: Api) -> None:
     registered = {
         (route.method, route.resource.canonical)
         for route in api.app.router.routes()
-        if route.resource is not None and route.resource.canonical.startswith("/api")
+        if route.resource is not None and route.resource.canonical.startswith(("/api", "/payments"))
     }
     assert described == registered
+    assert ("POST", "/payments/callback") in registered
     assert ("POST", "/api/applications/{number}/status") in registered
 
 
