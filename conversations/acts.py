@@ -9,8 +9,13 @@ and a decoy that the SMS caps count like a code (conversations/phone_check.py), 
 
     LIST ──add──▶ CODE ──(no verified phone)──▶ PHONE ──typed──▶ PHONE_CODE
       │             └──────────── the link is checked ◀──────────────┘
-      └──act──▶ detail ──Etiraz et──▶ OBJECTION_TEXT ──▶ OBJECTION_PREVIEW ──Göndər──▶ receipt
-                                              ▲ ◀──Düzəlt──────┘ (more text or photos: added)
+      ├──act──▶ detail ──Etiraz et──▶ OBJECTION_TEXT ──▶ OBJECTION_PREVIEW ──Göndər──▶ receipt
+      │                                       ▲ ◀──Düzəlt──────┘ (more text or photos: added)
+      ├──Kodu sil──▶ (which code) ──▶ confirmation ──Bəli──▶ unlinked, LIST
+      └──Nömrələrim──▶ the numbers held ──sil──▶ confirmation (what it stops) ──Bəli──▶ removed
+
+The citizen is in control of their links: a code they no longer want is unlinked, and a number
+they no longer use is removed from their confirmed numbers (storage.citizen_phones.remove).
 """
 
 from __future__ import annotations
@@ -99,6 +104,27 @@ TOO_LONG: Final = N_(
     "That is too long for one objection: at most {count} characters in all. Please write it "
     "shorter."
 )
+UNLINK_QUESTION: Final = N_(
+    "Remove the subscriber code {code}? Notices and payment reminders for its acts will no "
+    "longer come to this chat."
+)
+UNLINKED: Final = N_("The subscriber code {code} is removed. You can add it again at any time.")
+NUMBERS_HEAD: Final = N_("The numbers we hold for you:")
+NUMBER_CURRENT: Final = N_("– your confirmed number: your subscriber codes rely on it")
+NUMBER_APPLICATIONS: Final = N_("– given in applications {numbers}: their status SMS go to it")
+NUMBER_REMOVED: Final = N_("– removed: not used for subscriber codes without a new code")
+REMOVE_PHONE_QUESTION: Final = N_(
+    "Remove the number {phone}? Without a new SMS code it will no longer be offered for adding "
+    "subscriber codes."
+)
+REMOVE_STOPS_CODES: Final = N_(
+    "Your subscriber codes ({codes}) rely on it: their notices and reminders will stop coming "
+    "here until you confirm a number again."
+)
+REMOVE_KEEPS_SMS: Final = N_(
+    "The status SMS of applications {numbers} will still go to this number: it is written in "
+    "those applications."
+)
 DIRECTORY_DOWN: Final = N_(
     "We cannot check subscriber codes right now. Please try again in a few minutes."
 )
@@ -154,8 +180,13 @@ async def start(update: Update, context: BotContext) -> int:
             ),
             main_menu(),
         )
-        return await ask_code(update)
+        return await ask_code(update, numbers=await has_numbers(context, citizen))
     return await show_list(update, context, citizen)
+
+
+async def has_numbers(context: BotContext, citizen: Citizen) -> bool:
+    async with context.services.sessions() as session:
+        return bool(await citizen_phones.own_numbers(session, citizen))
 
 
 async def show_list(update: Update, context: BotContext, citizen: Citizen | None = None) -> int:
@@ -163,8 +194,12 @@ async def show_list(update: Update, context: BotContext, citizen: Citizen | None
     async with context.services.sessions() as session:
         codes = await acts.linked_codes(session, citizen.id)
         found = (await acts.acts_of_citizen(session, citizen.id))[:LIST_MAX]
+    if not codes:
+        return await ask_code(update, numbers=await has_numbers(context, citizen))
     rows = [button(act.number, f"show:{act.number}") for act in found]
     rows.append(button(_("Add a subscriber code"), "add"))
+    rows.append(button(_("Remove a code"), "unlink"))
+    rows.append(button(_("My numbers"), "numbers"))
     rows.append(button(_("Close"), "close"))
     await say_all(update, act_text.list_messages(codes, found, today()), InlineKeyboardMarkup(rows))
     return LIST
@@ -220,16 +255,15 @@ async def close(update: Update, context: BotContext) -> int:
 # --------------------------------------------------------------------------- linking a code
 
 
-async def ask_code(update: Update, note: str | None = None) -> int:
+async def ask_code(update: Update, note: str | None = None, *, numbers: bool = False) -> int:
+    """The code question; ``numbers``: with «Nömrələrim» (the citizen has numbers to see)."""
     question = _(
         "Please send your 15-digit subscriber code (abonent kodu). It is printed on your "
         "electricity bill."
     )
-    await say(
-        update,
-        f"{note}\n\n{question}" if note else question,
-        InlineKeyboardMarkup([button(_("Cancel"), "close")]),
-    )
+    rows = [button(_("My numbers"), "numbers")] if numbers else []
+    rows.append(button(_("Cancel"), "close"))
+    await say(update, f"{note}\n\n{question}" if note else question, InlineKeyboardMarkup(rows))
     return CODE
 
 
@@ -442,6 +476,150 @@ async def link_code(update: Update, context: BotContext, citizen: Citizen) -> in
         ),
     )
     return await show_list(update, context, citizen)
+
+
+# --------------------------------------------------------------------------- unlinking a code
+
+
+def pressed_value(update: Update, prefix: str) -> str:
+    assert update.callback_query is not None and update.callback_query.data is not None
+    return update.callback_query.data.removeprefix(CB + prefix)
+
+
+def yes_no(yes: str, data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([button(yes, data), button(_("No"), "list")])
+
+
+async def choose_unlink(update: Update, context: BotContext) -> int:
+    """«Kodu sil»: the one code followed is asked about at once; of several, which one."""
+    citizen = await the_citizen(update, context)
+    async with context.services.sessions() as session:
+        codes = await acts.linked_codes(session, citizen.id)
+    if len(codes) == 1:
+        return await confirm_unlink_of(update, codes[0])
+    if not codes:
+        return await show_list(update, context, citizen)
+    rows = [button(code, f"unlink:{code}") for code in codes]
+    rows.append(button(_("Back"), "list"))
+    await say(update, _("Which subscriber code should we remove?"), InlineKeyboardMarkup(rows))
+    return LIST
+
+
+async def confirm_unlink(update: Update, context: BotContext) -> int:
+    code = pressed_value(update, "unlink:")
+    citizen = await the_citizen(update, context)
+    async with context.services.sessions() as session:
+        codes = await acts.linked_codes(session, citizen.id)
+    if code not in codes:
+        return await not_yours(update, context, _("This subscriber code is not among yours."))
+    return await confirm_unlink_of(update, code)
+
+
+async def confirm_unlink_of(update: Update, code: str) -> int:
+    question = _(UNLINK_QUESTION).format(code=code)
+    await say(update, question, yes_no(_("Yes, remove"), f"unlink!:{code}"))
+    return LIST
+
+
+async def unlink(update: Update, context: BotContext) -> int:
+    code = pressed_value(update, "unlink!:")
+    citizen = await the_citizen(update, context)
+    async with context.services.sessions.begin() as session:
+        removed = await acts.unlink(session, citizen.id, code)
+    if not removed:
+        return await not_yours(update, context, _("This subscriber code is not among yours."))
+    log.info("acts: a subscriber code was unlinked")
+    await say(update, _(UNLINKED).format(code=code))
+    return await show_list(update, context, citizen)
+
+
+async def not_yours(update: Update, context: BotContext, why: str) -> int:
+    """A stale or foreign button: said on the button, and the list again."""
+    assert update.callback_query is not None
+    await answer_once(update.callback_query, why)
+    return await show_list(update, context)
+
+
+# --------------------------------------------------------------------------- the numbers held
+
+
+def number_lines(held: citizen_phones.HeldNumber) -> list[str]:
+    lines = [f"• {held.phone}"]
+    if held.current:
+        lines.append(_(NUMBER_CURRENT))
+    if held.applications:
+        lines.append(_(NUMBER_APPLICATIONS).format(numbers=", ".join(held.applications)))
+    if held.removed:
+        lines.append(_(NUMBER_REMOVED))
+    return lines
+
+
+async def show_numbers(update: Update, context: BotContext, note: str | None = None) -> int:
+    """«Nömrələrim»: the citizen's own numbers, what each is used for, a removal for each
+    confirmed one."""
+    citizen = await the_citizen(update, context)
+    async with context.services.sessions() as session:
+        held = await citizen_phones.own_numbers(session, citizen)
+    if held:
+        text = "\n".join([_(NUMBERS_HEAD), *(line for h in held for line in number_lines(h))])
+    else:
+        text = _("We hold no numbers for you.")
+    rows = [
+        button(_("Remove {phone}").format(phone=h.phone), f"unphone:{h.phone}")
+        for h in held
+        if not h.removed
+    ]
+    rows.append(button(_("Back"), "list"))
+    await say(update, f"{note}\n\n{text}" if note else text, InlineKeyboardMarkup(rows))
+    return LIST
+
+
+async def not_your_number(update: Update, context: BotContext) -> int:
+    assert update.callback_query is not None
+    await answer_once(update.callback_query, _("This number is not among yours."))
+    return await show_numbers(update, context)
+
+
+async def numbers(update: Update, context: BotContext) -> int:
+    return await show_numbers(update, context)
+
+
+async def confirm_remove_phone(update: Update, context: BotContext) -> int:
+    """What removing the number stops, honestly: the codes that rely on it, and the SMS of
+    applications, which keep going to the number they were submitted with."""
+    phone = pressed_value(update, "unphone:")
+    citizen = await the_citizen(update, context)
+    async with context.services.sessions() as session:
+        held = next(
+            (h for h in await citizen_phones.own_numbers(session, citizen) if h.phone == phone),
+            None,
+        )
+        codes = await acts.linked_codes(session, citizen.id)
+    if held is None or held.removed:
+        return await not_your_number(update, context)
+    parts = [_(REMOVE_PHONE_QUESTION).format(phone=phone)]
+    if held.current and codes:
+        parts.append(_(REMOVE_STOPS_CODES).format(codes=", ".join(codes)))
+    if held.applications:
+        parts.append(_(REMOVE_KEEPS_SMS).format(numbers=", ".join(held.applications)))
+    keyboard = InlineKeyboardMarkup(
+        [button(_("Yes, remove"), f"unphone!:{phone}"), button(_("No"), "numbers")]
+    )
+    await say(update, "\n\n".join(parts), keyboard)
+    return LIST
+
+
+async def remove_phone(update: Update, context: BotContext) -> int:
+    phone = pressed_value(update, "unphone!:")
+    citizen = await the_citizen(update, context)
+    async with context.services.sessions.begin() as session:
+        removed = await citizen_phones.remove(session, citizen, phone)
+    if removed is None:
+        return await not_your_number(update, context)
+    log.info("acts: a confirmed number was removed (current: %s)", removed.current)
+    return await show_numbers(
+        update, context, _("The number {phone} is removed.").format(phone=phone)
+    )
 
 
 # --------------------------------------------------------------------------- objections
@@ -681,10 +859,21 @@ def build() -> ConversationHandler[BotContext]:
         LIST: [
             pressed("show:.+", show_act),
             pressed("add", add_code),
+            pressed("unlink", choose_unlink),
+            pressed("unlink:.+", confirm_unlink),
+            pressed("unlink!:.+", unlink),
+            pressed("numbers", numbers),
+            pressed("unphone:.+", confirm_remove_phone),
+            pressed("unphone!:.+", remove_phone),
             pressed("object:.+", start_objection),
             to_list,
         ],
-        CODE: [menu_exit(), MessageHandler(text, typed_code), again(code_again)],
+        CODE: [
+            pressed("numbers", numbers),
+            menu_exit(),
+            MessageHandler(text, typed_code),
+            again(code_again),
+        ],
         PHONE: [
             MessageHandler(filters.CONTACT, shared_contact),
             menu_exit(),

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.acts import ActStatus, ActTransitionError, check_act_transition
@@ -243,6 +243,17 @@ async def link(session: AsyncSession, citizen_id: int, code: str) -> None:
         .values(citizen_id=citizen_id, subscriber_code=code)
         .on_conflict_do_nothing(index_elements=["citizen_id", "subscriber_code"])
     )
+
+
+async def unlink(session: AsyncSession, citizen_id: int, code: str) -> bool:
+    """The citizen stops following ``code``: its acts are no longer listed, noticed or
+    reminded in their chat. False if they did not follow it."""
+    result = await session.execute(
+        delete(SubscriberLink).where(
+            SubscriberLink.citizen_id == citizen_id, SubscriberLink.subscriber_code == code
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 # A link counts only while its citizen's phone is verified: when a recycled number is proved

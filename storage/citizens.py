@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
-from storage.models import Citizen, SubscriberLink
+from storage.models import Citizen, RemovedPhone, SubscriberLink
 
 
 async def by_telegram_user(session: AsyncSession, telegram_user_id: int) -> Citizen | None:
@@ -82,6 +82,11 @@ async def remember_verified_phone(session: AsyncSession, citizen: Citizen, phone
             other.phone_verified = False
             other.updated_at = utcnow()
     await session.flush()
+    await session.execute(  # proved anew: no longer a removed number
+        delete(RemovedPhone).where(
+            RemovedPhone.citizen_id == citizen.id, RemovedPhone.phone_e164 == phone
+        )
+    )
     citizen.phone_e164 = phone
     citizen.phone_verified = True
     citizen.updated_at = utcnow()

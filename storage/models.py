@@ -198,6 +198,19 @@ class SubscriberLink(Base):
     linked_at: Mapped[datetime] = _created_at()
 
 
+class RemovedPhone(Base):
+    """A number the citizen removed from their confirmed numbers: it is not offered again
+    without a new proof (storage.citizens.remember_verified_phone deletes the row)."""
+
+    __tablename__ = "removed_phones"
+    __table_args__ = (UniqueConstraint("citizen_id", "phone_e164"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
+    phone_e164: Mapped[str] = mapped_column(String(PHONE_LEN))
+    removed_at: Mapped[datetime] = _created_at()
+
+
 class PhoneVerification(Base):
     """A one-time code sent by SMS to prove a phone number (``sms_sent`` false: a decoy).
 

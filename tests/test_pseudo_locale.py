@@ -421,6 +421,25 @@ async def test_every_dialogue_notice_and_sms_reply_comes_from_the_catalog(
         code, _ = await sms_json(hook, command)
         assert code == 200
 
+    # Aktlar: «Kodu sil» and «Nömrələrim», each with its confirmation, and a stale button each.
+    await aysel.says("/acts")
+    await aysel.sees("AKT-2026-0043")
+    await aysel.presses("ak:unlink")
+    await aysel.sees(head(acts_dialogue.UNLINK_QUESTION, "az"))
+    await aysel.presses(f"ak:unlink!:{CODE}")
+    await aysel.sees(head(acts_dialogue.UNLINKED, "az"))
+    await aysel.sees(head(ASK_CODE, "az"))
+    await aysel.presses(f"ak:unlink!:{CODE}")
+    await aysel.sees(head(ASK_CODE, "az"))
+    await aysel.presses("ak:numbers")
+    await aysel.sees(head(acts_dialogue.NUMBERS_HEAD, "az"))
+    await aysel.presses(f"ak:unphone:{AYSEL_PHONE}")
+    await aysel.sees(head(acts_dialogue.REMOVE_PHONE_QUESTION, "az"))
+    await aysel.presses(f"ak:unphone!:{AYSEL_PHONE}")
+    await aysel.sees(head("The number {phone} is removed.", "az"))
+    await aysel.presses(f"ak:unphone!:{AYSEL_PHONE}")
+    await aysel.reply()
+
     # Every status notice, rendered as the dispatcher would send it.
     stored = Application(number=number_text, fee_amount=Decimal("300.00"))
     for each in ApplicationStatus:
