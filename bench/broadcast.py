@@ -11,10 +11,10 @@ from sqlalchemy import insert
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.emulator import BotApiEmulator
 from delivery.dispatcher import DispatchConfig, Dispatcher
 from delivery.governor import Governor
 from delivery.providers import StoredEmail, StoredSms
+from emulator import BotApiEmulator
 from storage import broadcasts
 from storage.broadcasts import Audience, AudienceKind
 from storage.db import create_engine, make_session_factory

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from storage.db import create_engine
 from storage.migrate import upgrade_to_head
 from tests.test_launch_burst import run_burst

@@ -34,9 +34,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.emulator import BotApiEmulator
 from conversations import connection_request as cr
 from conversations.connection_draft import DRAFT_KEY, Draft
+from emulator import BotApiEmulator
 from i18n import translate
 from storage.migrate import upgrade_to_head
 from tests.harness import Citizen

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.emulator import BotApiEmulator, SentMessage
 from bot.runtime import make_services, running_bot
+from emulator import BotApiEmulator, SentMessage
 from storage.db import create_engine
 from storage.migrate import upgrade_to_head
 from tests.harness import UNPACED, Citizen, settings_for

@@ -1,6 +1,7 @@
 """`azerishiq-bot console`: chat with the real bot in a terminal, no Telegram token needed.
 
-The very same Application runs against the built-in Bot API emulator; this module only plays
+The very same Application runs against the Bot API emulator (the top-level ``emulator``
+package of the source tree: a development tool, not in the wheel); this module only plays
 the citizen: it prints what the bot sends (buttons numbered) and turns typed lines into
 updates. It reads standard input line by line, so it can be scripted.
 
@@ -18,8 +19,8 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from bot.demo import DemoData
-    from bot.emulator import BotApiEmulator, CallbackAnswer, SentMessage
     from bot.settings import Settings
+    from emulator import BotApiEmulator, CallbackAnswer, SentMessage
 
 DEFAULT_PHONE = "+994501234567"
 DEFAULT_USER_ID = 100001
@@ -251,9 +252,10 @@ async def run_console(
     print(BANNER, file=out, flush=True)
     # Only now the bot: loading it is most of the start-up, and the banner need not wait.
     from bot.demo import seed_demo
-    from bot.emulator import BotApiEmulator
     from bot.runtime import open_services, running_bot
     from i18n import resolve_locale
+
+    emulator_type = _emulator()
 
     # The console's emulator is not Telegram: pacing one chat at a message a second would only
     # make the demo slow (and cut a reply of several messages in two).
@@ -264,7 +266,7 @@ async def run_console(
             "telegram_per_chat_burst": 20,
         }
     )
-    async with BotApiEmulator() as emulator, open_services(settings) as services:
+    async with emulator_type() as emulator, open_services(settings) as services:
         demo = await seed_demo(
             services.sessions,
             user_id=user_id,
@@ -281,6 +283,20 @@ async def run_console(
                 out,
                 Console(emulator, user_id, first_name, language_code, out),
             )
+
+
+def _emulator() -> type[BotApiEmulator]:
+    """The emulator class, imported only when the console runs; it is not in the wheel."""
+    try:
+        from emulator import BotApiEmulator
+    except ModuleNotFoundError as error:
+        if error.name != "emulator":
+            raise
+        raise SystemExit(
+            "The console needs the Bot API emulator, a development tool that is not installed "
+            "with the bot: run it from a checkout of the source (uv run azerishiq-bot console)."
+        ) from None
+    return BotApiEmulator
 
 
 async def _chat(

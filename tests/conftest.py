@@ -59,8 +59,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
+from emulator import BotApiEmulator
 from storage.db import create_engine, make_session_factory, normalize_database_url
 from storage.migrate import upgrade_to_head
 from storage.models import Base

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator, SentMessage
 from bot.runtime import make_services, running_bot
 from bot.settings import Settings
 from chat.context import BotApplication
+from emulator import BotApiEmulator, SentMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0

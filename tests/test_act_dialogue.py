@@ -21,12 +21,12 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
 from conversations import acts as acts_dialogue
 from delivery import act_notices
 from delivery.act_reminders import queue_due_reminders
 from domain.acts import BAKU, sms_allowed_from
+from emulator import BotApiEmulator
 from handlers import acts_api
 from handlers.health import SERVICES
 from i18n import format_money

@@ -8,10 +8,10 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
 from delivery.notices import STATUS_LABELS
 from domain.application_status import ApplicationStatus
+from emulator import BotApiEmulator
 from handlers import my_applications, staff_status
 from i18n import translate
 from storage import applications, citizen_applications

@@ -19,12 +19,12 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
 from conversations import broadcast as bc
 from delivery.dispatcher import DispatchConfig, Dispatcher
 from delivery.providers import StoredEmail, StoredSms
 from domain.sms import transliterate
+from emulator import BotApiEmulator
 from storage import applications, broadcasts
 from storage.broadcasts import Audience, AudienceKind, Progress
 from storage.models import (

@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from conversations import connection_request as cr
 from conversations import phone_check, quote_text
 from conversations.connection_draft import DRAFT_KEY
 from conversations.quote_text import REVIEW_HEADER
+from emulator import BotApiEmulator, SentMessage
 from i18n import translate
 from tests.harness import Citizen
 from tests.test_connection_request import (

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from conversations import connection_request as cr
 from conversations import phone_check, quote_text, texts
 from conversations.connection_draft import DRAFT_KEY
+from emulator import BotApiEmulator, SentMessage
 from i18n import LANGUAGE_NAMES, resolve_locale, translate
 from storage.models import (
     Application,

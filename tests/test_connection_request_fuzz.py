@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
 from conversations import connection_request as cr
+from emulator import BotApiEmulator
 from i18n import translate
 from tests.harness import Citizen
 from tests.test_connection_request import choose_language, walk_to_review

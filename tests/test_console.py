@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.console import DEFAULT_USER_ID as CONSOLE_USER_ID
 from bot.console import Console, run_console
 from bot.demo import DEMO_ACT_NUMBER, DEMO_SUBSCRIBER_CODE
-from bot.emulator import BotApiEmulator, SentMessage
+from emulator import BotApiEmulator, SentMessage
 from i18n import translate
 from storage.models import Application, Subscriber, SubscriberLink, ViolationAct
 from tests.harness import ROOT, Citizen, ServeProcess, settings_for
@@ -56,6 +57,23 @@ def test_the_readme_command_runs_the_console(tmp_path: Path) -> None:
     assert "bot> Xoş gəlmisiniz!" in result.stdout
     assert "Qoşulma müraciəti" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_the_bot_package_does_not_load_the_emulator() -> None:
+    """The emulator is a development tool outside the wheel: only a running console loads it."""
+    code = "import bot.cli, bot.console, bot.runtime, sys; print('emulator' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert result.stdout.strip() == "False", result.stderr
+
+
+async def test_without_the_emulator_the_console_says_why(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "emulator", None)  # as installed from the wheel
+    with pytest.raises(SystemExit, match="not installed with the bot"):
+        await console_transcript(engine, "/start\n")
 
 
 async def console_transcript(engine: AsyncEngine, script: str, **overrides: object) -> str:

@@ -9,7 +9,7 @@ import aiohttp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from storage.models import PtbConversation
 from tests.harness import Citizen, ServeProcess
 

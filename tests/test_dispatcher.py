@@ -37,7 +37,6 @@ from telegram import Bot
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.emulator import BotApiEmulator, SentMessage
 from bot.settings import Settings
 from delivery.dispatcher import DispatchConfig, Dispatcher, backoff_seconds
 from delivery.governor import Governor
@@ -51,6 +50,7 @@ from delivery.providers import (
     parse_retry_after,
     parse_smtp_url,
 )
+from emulator import BotApiEmulator, SentMessage
 from storage import outbox
 from storage.db import utcnow
 from storage.models import Channel, Citizen, OutboxMessage, OutboxStatus, Priority

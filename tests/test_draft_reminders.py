@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from chat.keyboards import MENU_LABELS, MenuItem
 from conversations import connection_request as cr
 from conversations import draft_reminders
 from conversations.connection_draft import DRAFT_KEY
+from emulator import BotApiEmulator, SentMessage
 from i18n import translate
 from storage.models import PtbUserData
 from tests.harness import Citizen

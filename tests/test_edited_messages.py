@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import ConversationHandler
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
 from chat.conversation import active_dialogue
 from conversations import broadcast as bc
 from conversations import connection_request as cr
 from conversations.connection_draft import DRAFT_KEY
+from emulator import BotApiEmulator
 from handlers import edits
 from i18n import translate
 from storage import acts

@@ -33,7 +33,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.emulator import BotApiEmulator, SentMessage
+from emulator import BotApiEmulator, SentMessage
 
 LANG_KEYBOARD = InlineKeyboardMarkup(
     [
@@ -626,7 +626,7 @@ async def test_command_line_serves(tmp_path: Any) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.emulator",
+        "emulator",
         "--port",
         "0",
         "--token",

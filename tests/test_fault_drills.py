@@ -30,10 +30,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from conversations import connection_request as cr
 from conversations import language, quote_text
+from emulator import BotApiEmulator, SentMessage
 from i18n import translate
 from storage.db import make_session_factory
 from storage.models import Application

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from chat.keyboards import MENU_LABELS, MenuItem
 from conversations import connection_request as cr
@@ -19,6 +18,7 @@ from conversations import fee_calculator as fc
 from conversations import quote_text, texts
 from conversations.connection_draft import DRAFT_KEY
 from domain.connection_fees import ConnectionRequest, Phase, quote_fee
+from emulator import BotApiEmulator, SentMessage
 from i18n import format_money, translate
 from tests.harness import Citizen
 from tests.test_connection_request import answer, choose_language, head, press, question

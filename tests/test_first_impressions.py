@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from conversations import connection_request as cr
 from conversations import fee_calculator as fc
 from conversations.connection_draft import DRAFT_KEY
 from conversations.texts import EARLIER_ANSWER, REASONS
+from emulator import BotApiEmulator, SentMessage
 from i18n import format_money, translate
 from tests.harness import Citizen
 from tests.test_connection_request import answer, head, press, question

@@ -7,7 +7,6 @@ import math
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
 from conversations import connection_request as cr
 from conversations import quote_text
@@ -15,6 +14,7 @@ from conversations.connection_draft import DRAFT_KEY
 from domain.districts import all_districts
 from domain.geography import in_azerbaijan
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE, load_power_centres
+from emulator import BotApiEmulator
 from i18n import translate
 from tests.harness import Citizen
 from tests.test_connection_request import SUMQAYIT_HOME, choose_language, head, walk_to_review

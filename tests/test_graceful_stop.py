@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotContext
+from emulator import BotApiEmulator
 from storage import outbox
 from storage.models import Channel
 from tests.harness import Citizen, ServeProcess, bot_on_emulator

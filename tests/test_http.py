@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator
 from bot.runtime import http_server, make_inbox, make_services, running_bot
 from chat.context import Services
+from emulator import BotApiEmulator
 from storage import inbox
 from storage.db import create_engine
 from tests.harness import Citizen, settings_for

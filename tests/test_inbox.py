@@ -14,12 +14,12 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot, Update
 
-from bot.emulator import BotApiEmulator
 from bot.inbox import Inbox
 from bot.replay import ReplayAwareRequest, handling
 from bot.update_processor import HANDLED_KEY
 from conversations import connection_request as cr
 from conversations.connection_draft import DRAFT_KEY
+from emulator import BotApiEmulator
 from i18n import translate
 from observability import INBOX_QUARANTINED
 from storage import inbox as inbox_rows

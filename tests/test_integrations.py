@@ -16,12 +16,12 @@ import pytest
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.emulator import BotApiEmulator
 from bot.runtime import make_services
 from chat.context import BotApplication
 from conversations import connection_request as cr
 from conversations.connection_draft import DRAFT_KEY
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE
+from emulator import BotApiEmulator
 from i18n import translate
 from integrations.citizen_registry import HttpCitizenRegistry, RegistryPerson, TypedIn
 from integrations.power_centres import CsvPowerCentres, HttpGis, NearestCentre

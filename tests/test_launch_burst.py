@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import SEND_METHODS, BotApiEmulator, SentMessage
 from bot.worker import running_dispatcher
+from emulator import SEND_METHODS, BotApiEmulator, SentMessage
 from observability import REGISTRY
 from storage import outbox
 from storage.db import make_session_factory

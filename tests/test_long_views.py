@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.emulator import BotApiEmulator, SentMessage
 from chat.telegram_text import MAX_TEXT, utf16_len
 from domain.application_status import COMMENT_MAX, ApplicationStatus
+from emulator import BotApiEmulator, SentMessage
 from storage import status_changes
 from tests.harness import Citizen, bot_on_emulator
 from tests.test_application_results import az, label, start, submitted

@@ -10,9 +10,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot
 
-from bot.emulator import BotApiEmulator
 from bot.runtime import http_server, make_services
 from chat.context import BotApplication
+from emulator import BotApiEmulator
 from observability import REGISTRY
 from storage import inbox, outbox
 from storage.db import utcnow

@@ -30,7 +30,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import i18n
-from bot.emulator import BotApiEmulator, SentMessage
 from chat.context import BotApplication
 from conversations import acts as acts_dialogue
 from conversations import connection_request as cr
@@ -44,6 +43,7 @@ from domain.connection_fees import Phase, default_rules
 from domain.districts import all_districts
 from domain.payment_channels import default_channels
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE, load_power_centres
+from emulator import BotApiEmulator, SentMessage
 from handlers import acts_api, sms_inbound
 from handlers.health import SERVICES
 from i18n import LANGUAGE_NAMES, translate

@@ -22,13 +22,13 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.emulator import BotApiEmulator, SentMessage
 from bot.runtime import http_server, make_services
 from chat.context import BotApplication
 from conversations import acts as acts_dialogue
 from conversations import connection_request as cr
 from conversations import phone_check, quote_text
 from domain.acts import BAKU
+from emulator import BotApiEmulator, SentMessage
 from i18n import translate, use_locale
 from observability import REGISTRY
 from storage import acts, phone_verifications

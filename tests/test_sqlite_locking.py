@@ -16,8 +16,8 @@ import time
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
+from emulator import BotApiEmulator
 from i18n import translate
 from tests.harness import Citizen
 from tests.test_connection_request import choose_language, walk_to_review

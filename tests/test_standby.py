@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.emulator import BotApiEmulator, SentMessage
 from bot.leader import APPLICATION_NAME, FileLease, PostgresLease
+from emulator import BotApiEmulator, SentMessage
 from tests.harness import ServeProcess
 from tests.test_crash_recovery import free_port, wait_healthy
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.emulator import BotApiEmulator
 from bot.logs import MaskingFormatter
 from chat.context import BotApplication, BotContext
+from emulator import BotApiEmulator
 from i18n import resolve_locale
 from storage.models import Citizen, PtbConversation, PtbUserData
 from tests.harness import Citizen as Person

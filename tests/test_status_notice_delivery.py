@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from storage.models import OutboxMessage
 from tests.harness import Citizen, ServeProcess
 from tests.test_application_results import submitted

@@ -1,31 +1,10 @@
-"""A local Telegram Bot API emulator for the console mode, end-to-end tests and benchmarks.
-
-The emulator is an aiohttp server that speaks the part of the Bot API this bot uses, at
-``/bot{token}/{method}``, so the real python-telegram-bot ``Application`` runs against it
-unchanged (``ApplicationBuilder().base_url(emulator.base_url)``). A driver plays the users:
-
-    async with BotApiEmulator() as emu:
-        ...  # start the bot with token=emu.token, base_url=emu.base_url
-        await emu.send_text(1, "/start")
-        reply = await emu.next_message(1)
-        await emu.press_button(1, "lang:az")
-        await emu.edit_text(1, message_id, "/help")  # an edited_message, as Telegram sends it
-
-Everything the driver can do in Python is also exposed as JSON under ``/_emulator/`` for when
-the emulator runs as its own process: ``python -m bot.emulator --port 8081``.
-
-Faults (flood limits, 5xx, blocked users) can be switched on at runtime. Bodies are accepted
-the way Telegram accepts them: query string, form-encoded, multipart and JSON; in form and
-multipart bodies nested objects (reply_markup, entities, allowed_updates ...) are JSON strings.
-"""
+"""The Bot API server and the driver that plays the users (see the package docstring)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import dataclasses
-import html
 import inspect
 import itertools
 import json
@@ -34,28 +13,27 @@ import math
 import secrets
 import socket
 import time
-from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Self
 
-from aiohttp import BodyPartReader, ClientError, ClientSession, ClientTimeout, web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
-__all__ = [
-    "BotApiEmulator",
-    "CallbackAnswer",
-    "EmulatorStats",
-    "MessageVersion",
-    "SentMessage",
-]
+from emulator.params import ApiError, Params, Upload, bad, html_to_text, read_params, utf16_len
+from emulator.records import (
+    AnswerCallback,
+    CallbackAnswer,
+    EmulatorStats,
+    JSONDict,
+    MessageCallback,
+    MessageVersion,
+    SentMessage,
+)
+from emulator.state import Bucket, Chat, Query, Webhook
 
 _LOG = logging.getLogger(__name__)
-
-JSONDict = dict[str, Any]
-MessageCallback = Callable[["SentMessage"], Awaitable[None] | None]
-AnswerCallback = Callable[["CallbackAnswer"], Awaitable[None] | None]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105
 # UTF-16 code units of the text as displayed (after HTML tags are removed), as Telegram counts
@@ -64,10 +42,6 @@ MAX_CAPTION = 1024
 SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendlocation"})
 # Methods addressed to a chat that fail with 403 once the user has blocked the bot.
 CHAT_METHODS = SEND_METHODS | {"sendchataction", "editmessagetext", "editmessagereplymarkup"}
-HTML_TAGS = frozenset(
-    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a"}
-    | {"code", "pre", "blockquote", "tg-emoji"}
-)
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
@@ -80,333 +54,6 @@ CONFLICT_POLL = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
 )
-
-
-# --------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True, slots=True)
-class MessageVersion:
-    """A former content of an edited bot message."""
-
-    text: str | None
-    reply_markup: JSONDict | None
-    timestamp: float
-
-
-@dataclass(slots=True)
-class SentMessage:
-    """A message the bot sent, as the user sees it.
-
-    ``messages()`` returns the live records (edited in place); ``next_message()`` and
-    ``on_message`` callbacks get snapshots, one per event, with ``is_edit`` set on edits.
-    ``text`` is the text (or caption) as displayed: HTML markup is already stripped, the
-    text as sent is in ``raw_text``.
-    """
-
-    message_id: int
-    chat_id: int
-    text: str | None
-    reply_markup: JSONDict | None
-    method: str
-    timestamp: float
-    raw_text: str | None = None
-    parse_mode: str | None = None
-    entities: list[Any] | None = None
-    attachment: JSONDict | None = None
-    file_name: str | None = None
-    file_size: int | None = None
-    edited: bool = False
-    edit_history: tuple[MessageVersion, ...] = ()
-    edit_timestamp: float | None = None
-    deleted: bool = False
-    is_edit: bool = False
-
-    def buttons(self) -> list[JSONDict]:
-        """Every button of the inline or reply keyboard, row by row."""
-        markup = self.reply_markup or {}
-        rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
-        return [b if isinstance(b, dict) else {"text": b} for row in rows for b in row]
-
-    def callback_data(self) -> list[str]:
-        """The callback_data of every inline button."""
-        return [b["callback_data"] for b in self.buttons() if "callback_data" in b]
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackAnswer:
-    """The bot's answerCallbackQuery to a press_button (query id = str(update_id))."""
-
-    update_id: int
-    callback_query_id: str
-    user_id: int
-    chat_id: int
-    message_id: int
-    data: str
-    text: str | None
-    show_alert: bool
-    url: str | None
-    timestamp: float
-
-
-@dataclass(slots=True)
-class EmulatorStats:
-    """Counters since start (or the last ``reset_stats()``)."""
-
-    calls: Counter[str] = field(default_factory=Counter)
-    rate_limited: int = 0
-    server_errors: int = 0
-    forbidden: int = 0
-    sends_per_chat: Counter[int] = field(default_factory=Counter)
-
-
-class ApiError(Exception):
-    """An error answered the way Telegram answers it."""
-
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
-
-    def response(self) -> web.Response:
-        body: JSONDict = {"ok": False, "error_code": self.code, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return web.json_response(body, status=self.code)
-
-
-def _bad(description: str) -> ApiError:
-    return ApiError(400, f"Bad Request: {description}")
-
-
-# --------------------------------------------------------------------------- parameters
-
-
-@dataclass(frozen=True, slots=True)
-class _Upload:
-    filename: str
-    size: int
-    content_type: str | None
-
-
-class _Params:
-    """Request parameters; form values are strings, JSON bodies are typed: accept both."""
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self.data = dict(data)
-
-    def raw(self, name: str) -> Any:
-        return self.data.get(name)
-
-    def text(self, name: str) -> str | None:
-        value = self.data.get(name)
-        return None if value is None else str(value)
-
-    def integer(self, name: str, default: int | None = None) -> int | None:
-        value = self.data.get(name)
-        if value is None or value == "":
-            return default
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise _bad(f"invalid {name} specified") from None
-
-    def number(self, name: str) -> float | None:
-        value = self.data.get(name)
-        if value is None or value == "":
-            return None
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise _bad(f"invalid {name} specified") from None
-
-    def flag(self, name: str) -> bool:
-        return self.data.get(name) in (True, 1, "true", "True", "1")
-
-    def obj(self, name: str) -> Any:
-        value = self.data.get(name)
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except ValueError:
-                raise _bad(f"can't parse {name} JSON object") from None
-        return value
-
-
-async def _read_params(request: web.Request) -> _Params:
-    data: dict[str, Any] = dict(request.query)
-    if request.method != "POST" or not request.can_read_body:
-        return _Params(data)
-    ctype = request.content_type
-    if ctype == "application/json":
-        try:
-            body = await request.json()
-        except ValueError:
-            raise _bad("can't parse JSON request body") from None
-        if not isinstance(body, dict):
-            raise _bad("request body must be a JSON object")
-        data.update(body)
-    elif ctype.startswith("multipart/"):
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader) or part.name is None:
-                continue
-            if part.filename is None:
-                data[part.name] = await part.text()
-                continue
-            size = 0
-            while chunk := await part.read_chunk():
-                size += len(chunk)
-            data[part.name] = _Upload(part.filename, size, part.headers.get("Content-Type"))
-    else:
-        data.update(await request.post())
-    return _Params(data)
-
-
-def html_to_text(markup: str) -> str:
-    """The text Telegram displays for ``markup`` sent with parse_mode=HTML.
-
-    Like Telegram, every ``<`` opens a tag: unknown or unbalanced tags and a bare ``<`` are
-    400 "can't parse entities" errors (user input must be escaped with html.escape).
-    """
-    parts: list[str] = []
-    open_tags: list[str] = []
-    position = 0
-    while (start := markup.find("<", position)) != -1:
-        parts.append(html.unescape(markup[position:start]))
-        end = markup.find(">", start)
-        offset = len(markup[:start].encode())
-        if end == -1:
-            raise _entities_error(f"Unclosed start tag at byte offset {offset}")
-        closing = markup.startswith("</", start)
-        name = markup[start + 1 + closing : end].split(maxsplit=1)
-        tag = name[0].lower().rstrip("/") if name else ""
-        if not tag:
-            raise _entities_error(f"Empty tag name at byte offset {offset}")
-        if not closing and tag not in HTML_TAGS:
-            raise _entities_error(f'Unsupported start tag "{tag}" at byte offset {offset}')
-        if not closing:
-            open_tags.append(tag)
-        elif not open_tags or open_tags[-1] != tag:
-            expected = f'"</{open_tags[-1]}>"' if open_tags else "no end tag"
-            raise _entities_error(
-                f'Unmatched end tag at byte offset {offset}, expected {expected}, found "</{tag}>"'
-            )
-        else:
-            open_tags.pop()
-        position = end + 1
-    if open_tags:
-        raise _entities_error(f'Can\'t find end tag corresponding to start tag "{open_tags[-1]}"')
-    parts.append(html.unescape(markup[position:]))
-    return "".join(parts)
-
-
-def _entities_error(detail: str) -> ApiError:
-    return _bad(f"can't parse entities: {detail}")
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-# --------------------------------------------------------------------------- state
-
-
-@dataclass(slots=True)
-class _Chat:
-    """A user and their private chat with the bot (chat id = user id)."""
-
-    id: int
-    first_name: str
-    last_name: str | None
-    username: str | None
-    language_code: str
-    history: int
-    last_message_id: int = 0
-    messages: dict[int, SentMessage] = field(default_factory=dict)
-    #: What the user sent (message JSON by message_id): only these can they edit.
-    sent: dict[int, JSONDict] = field(default_factory=dict)
-    events: deque[SentMessage] = field(init=False)
-    event_count: int = 0  # events ever appended
-    cursor: int = 0  # absolute index of the first event not yet read by the driver
-
-    def __post_init__(self) -> None:
-        self.events = deque(maxlen=self.history)
-
-    def user_json(self) -> JSONDict:
-        user: JSONDict = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        if self.last_name:
-            user["last_name"] = self.last_name
-        if self.username:
-            user["username"] = self.username
-        user["language_code"] = self.language_code
-        return user
-
-    def chat_json(self) -> JSONDict:
-        chat: JSONDict = {"id": self.id, "type": "private", "first_name": self.first_name}
-        if self.last_name:
-            chat["last_name"] = self.last_name
-        if self.username:
-            chat["username"] = self.username
-        return chat
-
-    def next_message_id(self) -> int:
-        self.last_message_id += 1
-        return self.last_message_id
-
-    def remember(self, message: SentMessage) -> None:
-        self.messages[message.message_id] = message
-        if len(self.messages) > self.history:
-            del self.messages[next(iter(self.messages))]
-
-    def remember_sent(self, message: JSONDict) -> None:
-        self.sent[message["message_id"]] = message
-        if len(self.sent) > self.history:
-            del self.sent[next(iter(self.sent))]
-
-    def unread(self) -> list[SentMessage]:
-        first = self.event_count - len(self.events)
-        return list(itertools.islice(self.events, max(self.cursor, first) - first, None))
-
-    def unread_count(self) -> int:
-        return self.event_count - max(self.cursor, self.event_count - len(self.events))
-
-    def consume(self, count: int) -> None:
-        self.cursor = max(self.cursor, self.event_count - len(self.events)) + count
-
-
-@dataclass(slots=True)
-class _Bucket:
-    """Token bucket: ``rate`` sends per second, bursts of up to max(1, rate)."""
-
-    rate: float
-    tokens: float
-    stamp: float
-
-    def wait(self, now: float) -> float:
-        capacity = max(1.0, self.rate)
-        self.tokens = min(capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
-
-
-@dataclass(slots=True)
-class _Webhook:
-    url: str
-    secret: str | None
-    max_connections: int
-    task: asyncio.Task[None] | None = None
-    last_error_date: int | None = None
-    last_error_message: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Query:
-    update_id: int
-    user_id: int
-    message_id: int
-    data: str
 
 
 # --------------------------------------------------------------------------- emulator
@@ -448,7 +95,7 @@ class BotApiEmulator:
         self.webhook_retry_delay = webhook_retry_delay
         self.stats = EmulatorStats()
 
-        self._chats: dict[int, _Chat] = {}
+        self._chats: dict[int, Chat] = {}
         # Telegram numbers updates sequentially from a number of its choosing (chosen afresh
         # after a week without updates), so a bot must not assume they start anywhere: each
         # emulator starts somewhere new, as a bot that stores update ids (the inbox) will see.
@@ -459,10 +106,10 @@ class BotApiEmulator:
         self._allowed_updates: frozenset[str] | None = None
         self._updates_changed = asyncio.Condition()  # pending updates, polls, webhook
         self._poll_generation = 0
-        self._webhook: _Webhook | None = None
+        self._webhook: Webhook | None = None
         self._session: ClientSession | None = None
         self._bot_activity = asyncio.Condition()  # sent messages, edits, callback answers
-        self._open_queries: dict[str, _Query] = {}
+        self._open_queries: dict[str, Query] = {}
         self._answers: deque[CallbackAnswer] = deque(maxlen=history_per_chat)
         self._message_callbacks: list[MessageCallback] = []
         self._answer_callbacks: list[AnswerCallback] = []
@@ -473,8 +120,8 @@ class BotApiEmulator:
 
         self._overall_rate = 0.0
         self._chat_rate = 0.0
-        self._overall_bucket: _Bucket | None = None
-        self._chat_buckets: dict[int, _Bucket] = {}
+        self._overall_bucket: Bucket | None = None
+        self._chat_buckets: dict[int, Bucket] = {}
         self._fail_every = 0
         self._fail_status = 502
         self._fail_methods: frozenset[str] | None = None
@@ -483,7 +130,7 @@ class BotApiEmulator:
 
         self._closing = False
         self._runner: web.AppRunner | None = None
-        self._methods: dict[str, Callable[[_Params], Awaitable[Any]]] = {
+        self._methods: dict[str, Callable[[Params], Awaitable[Any]]] = {
             name.lower(): handler
             for name, handler in {
                 "getMe": self._get_me,
@@ -592,7 +239,7 @@ class BotApiEmulator:
         """Register (or update) a user, so the bot can write to them before they write."""
         chat = self._chats.get(user_id)
         if chat is None:
-            self._chats[user_id] = _Chat(
+            self._chats[user_id] = Chat(
                 user_id,
                 first_name or "Test",
                 last_name,
@@ -639,7 +286,7 @@ class BotApiEmulator:
             raise LookupError(f"user {user_id} sent no message {message_id}")
         if "text" not in original:
             raise ValueError(f"message {message_id} has no text to edit")
-        if not text.strip() or _utf16_len(text) > MAX_TEXT:
+        if not text.strip() or utf16_len(text) > MAX_TEXT:
             raise ValueError(f"a message text has 1 to {MAX_TEXT} UTF-16 code units")
         if text == original["text"]:
             raise ValueError("the text is unchanged: Telegram sends no edit")
@@ -713,7 +360,7 @@ class BotApiEmulator:
             )
         update_id = self._next_update_id()
         query_id = str(update_id)
-        self._open_queries[query_id] = _Query(update_id, user_id, message.message_id, callback_data)
+        self._open_queries[query_id] = Query(update_id, user_id, message.message_id, callback_data)
         if len(self._open_queries) > self.history_per_chat:
             del self._open_queries[next(iter(self._open_queries))]
         query = {
@@ -944,17 +591,15 @@ class BotApiEmulator:
 
     def _check_rate(self, chat_id: int) -> None:
         now = time.monotonic()
-        buckets: list[_Bucket] = []
+        buckets: list[Bucket] = []
         if self._overall_rate > 0:
             if self._overall_bucket is None:
-                self._overall_bucket = _Bucket(
-                    self._overall_rate, max(1.0, self._overall_rate), now
-                )
+                self._overall_bucket = Bucket(self._overall_rate, max(1.0, self._overall_rate), now)
             buckets.append(self._overall_bucket)
         if self._chat_rate > 0:
             bucket = self._chat_buckets.get(chat_id)
             if bucket is None:
-                bucket = self._chat_buckets[chat_id] = _Bucket(
+                bucket = self._chat_buckets[chat_id] = Bucket(
                     self._chat_rate, max(1.0, self._chat_rate), now
                 )
             buckets.append(bucket)
@@ -983,7 +628,7 @@ class BotApiEmulator:
                 self.stats.server_errors += 1
                 return ApiError(self._fail_status, HTTPStatus(self._fail_status).phrase).response()
         try:
-            params = await _read_params(request)
+            params = await read_params(request)
             if method in CHAT_METHODS:
                 self._check_reachable(params)
             result = await handler(params)
@@ -999,31 +644,31 @@ class BotApiEmulator:
             return result
         return web.json_response({"ok": True, "result": result})
 
-    def _check_reachable(self, params: _Params) -> None:
+    def _check_reachable(self, params: Params) -> None:
         chat_id = self._chat(params).id
         if chat_id in self._blocked:
             self.stats.forbidden += 1
             raise ApiError(403, "Forbidden: bot was blocked by the user")
 
-    def _chat(self, params: _Params) -> _Chat:
+    def _chat(self, params: Params) -> Chat:
         value = params.text("chat_id")
         if not value:
-            raise _bad("chat_id is empty")
+            raise bad("chat_id is empty")
         try:
             chat = self._chats.get(int(value))
         except ValueError:
             chat = None
         if chat is None:
-            raise _bad("chat not found")
+            raise bad("chat not found")
         return chat
 
-    async def _true(self, params: _Params) -> bool:
+    async def _true(self, params: Params) -> bool:
         return True
 
-    async def _get_me(self, params: _Params) -> JSONDict:
+    async def _get_me(self, params: Params) -> JSONDict:
         return self._me
 
-    async def _get_updates(self, params: _Params) -> web.Response:
+    async def _get_updates(self, params: Params) -> web.Response:
         if self._webhook is not None:
             raise ApiError(409, CONFLICT_WEBHOOK)
         offset = params.integer("offset", 0) or 0
@@ -1064,17 +709,17 @@ class BotApiEmulator:
             content_type="application/json",
         )
 
-    async def _set_webhook(self, params: _Params) -> bool:
+    async def _set_webhook(self, params: Params) -> bool:
         url = params.text("url") or ""
         if not url:
             return await self._delete_webhook(params)
         if not url.startswith(("http://", "https://")):
-            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+            raise bad("bad webhook: An HTTPS URL must be provided for webhook")
         secret = params.text("secret_token") or None
         if secret is not None and not (
             len(secret) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in secret)
         ):
-            raise _bad("secret token contains unallowed characters")
+            raise bad("secret token contains unallowed characters")
         allowed = params.obj("allowed_updates")
         if isinstance(allowed, list):
             self._allowed_updates = frozenset(allowed) if allowed else None
@@ -1083,14 +728,14 @@ class BotApiEmulator:
         await self._cancel_webhook()
         if self._session is None:
             self._session = ClientSession(timeout=ClientTimeout(total=10))
-        hook = _Webhook(url, secret, params.integer("max_connections", 40) or 40)
+        hook = Webhook(url, secret, params.integer("max_connections", 40) or 40)
         self._webhook = hook
         hook.task = asyncio.create_task(self._push_updates(hook))
         async with self._updates_changed:
             self._updates_changed.notify_all()  # a waiting getUpdates returns
         return True
 
-    async def _delete_webhook(self, params: _Params) -> bool:
+    async def _delete_webhook(self, params: Params) -> bool:
         await self._cancel_webhook()
         if params.flag("drop_pending_updates"):
             self._pending.clear()
@@ -1103,7 +748,7 @@ class BotApiEmulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await hook.task
 
-    async def _get_webhook_info(self, params: _Params) -> JSONDict:
+    async def _get_webhook_info(self, params: Params) -> JSONDict:
         hook = self._webhook
         info: JSONDict = {
             "url": hook.url if hook else "",
@@ -1120,7 +765,7 @@ class BotApiEmulator:
             info["allowed_updates"] = sorted(self._allowed_updates)
         return info
 
-    async def _push_updates(self, hook: _Webhook) -> None:
+    async def _push_updates(self, hook: Webhook) -> None:
         """Deliver pending updates to the webhook one by one, in order, retrying failures."""
         assert self._session is not None
         headers = {"Content-Type": "application/json"}
@@ -1151,24 +796,24 @@ class BotApiEmulator:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-    async def _send_message(self, params: _Params) -> JSONDict:
+    async def _send_message(self, params: Params) -> JSONDict:
         chat = self._chat(params)
         text, raw, parse_mode = _rendered(params, "text", MAX_TEXT)
         if text is None:
-            raise _bad("message text is empty")
+            raise bad("message text is empty")
         markup = _reply_markup(params)
         self._check_rate(chat.id)
         message = self._new_message(chat, "sendMessage", text, raw, parse_mode, markup)
         message.entities = params.obj("entities")
         return await self._sent(chat, message)
 
-    async def _send_document(self, params: _Params) -> JSONDict:
+    async def _send_document(self, params: Params) -> JSONDict:
         return await self._send_file(params, "document", "sendDocument")
 
-    async def _send_photo(self, params: _Params) -> JSONDict:
+    async def _send_photo(self, params: Params) -> JSONDict:
         return await self._send_file(params, "photo", "sendPhoto")
 
-    async def _send_file(self, params: _Params, kind: str, method: str) -> JSONDict:
+    async def _send_file(self, params: Params, kind: str, method: str) -> JSONDict:
         chat = self._chat(params)
         file = self._input_file(params, kind)
         caption, raw, parse_mode = _rendered(params, "caption", MAX_CAPTION)
@@ -1184,30 +829,30 @@ class BotApiEmulator:
             message.attachment = {"document": file}
         return await self._sent(chat, message)
 
-    async def _send_location(self, params: _Params) -> JSONDict:
+    async def _send_location(self, params: Params) -> JSONDict:
         chat = self._chat(params)
         latitude, longitude = params.number("latitude"), params.number("longitude")
         if latitude is None or longitude is None:
-            raise _bad("latitude and longitude must be specified")
+            raise bad("latitude and longitude must be specified")
         markup = _reply_markup(params)
         self._check_rate(chat.id)
         message = self._new_message(chat, "sendLocation", None, None, None, markup)
         message.attachment = {"location": {"latitude": latitude, "longitude": longitude}}
         return await self._sent(chat, message)
 
-    def _input_file(self, params: _Params, name: str) -> JSONDict:
+    def _input_file(self, params: Params, name: str) -> JSONDict:
         value = params.raw(name)
         if isinstance(value, str) and value.startswith("attach://"):
             value = params.raw(value.removeprefix("attach://"))
-        if isinstance(value, _Upload):
+        if isinstance(value, Upload):
             return self._new_file(value.filename, value.size, value.content_type)
         if isinstance(value, str) and value in self._files:
             return dict(self._files[value])
         if isinstance(value, str) and value.startswith(("http://", "https://")):
             return self._new_file(value.rsplit("/", 1)[-1] or "file", 0, None)
         if not value:
-            raise _bad(f"there is no {name} in the request")
-        raise _bad("wrong file identifier/HTTP URL specified")
+            raise bad(f"there is no {name} in the request")
+        raise bad("wrong file identifier/HTTP URL specified")
 
     def _new_file(self, file_name: str | None, size: int, mime_type: str | None) -> JSONDict:
         seq = next(self._file_seq)
@@ -1226,7 +871,7 @@ class BotApiEmulator:
 
     def _new_message(
         self,
-        chat: _Chat,
+        chat: Chat,
         method: str,
         text: str | None,
         raw: str | None,
@@ -1244,13 +889,13 @@ class BotApiEmulator:
             parse_mode=parse_mode,
         )
 
-    async def _sent(self, chat: _Chat, message: SentMessage) -> JSONDict:
+    async def _sent(self, chat: Chat, message: SentMessage) -> JSONDict:
         chat.remember(message)
         self.stats.sends_per_chat[chat.id] += 1
         await self._emit(chat, dataclasses.replace(message))
         return self._message_json(message)
 
-    async def _emit(self, chat: _Chat, event: SentMessage) -> None:
+    async def _emit(self, chat: Chat, event: SentMessage) -> None:
         chat.events.append(event)
         chat.event_count += 1
         async with self._bot_activity:
@@ -1278,46 +923,46 @@ class BotApiEmulator:
             result["reply_markup"] = message.reply_markup
         return result
 
-    def _message_to_edit(self, params: _Params) -> tuple[_Chat, SentMessage]:
+    def _message_to_edit(self, params: Params) -> tuple[Chat, SentMessage]:
         if params.raw("inline_message_id"):
-            raise _bad("inline messages are not supported by the emulator")
+            raise bad("inline messages are not supported by the emulator")
         chat = self._chat(params)
         message_id = params.integer("message_id")
         if message_id is None:
-            raise _bad("message identifier is not specified")
+            raise bad("message identifier is not specified")
         message = chat.messages.get(message_id)
         if message is None or message.deleted:
-            raise _bad("message to edit not found")
+            raise bad("message to edit not found")
         return chat, message
 
-    async def _edit_message_text(self, params: _Params) -> JSONDict:
+    async def _edit_message_text(self, params: Params) -> JSONDict:
         chat, message = self._message_to_edit(params)
         text, raw, parse_mode = _rendered(params, "text", MAX_TEXT)
         if text is None:
-            raise _bad("message text is empty")
+            raise bad("message text is empty")
         if message.method != "sendMessage":
-            raise _bad("there is no text in the message to edit")
+            raise bad("there is no text in the message to edit")
         markup = _inline_only(_reply_markup(params))
         if (raw, parse_mode, markup) == (
             message.raw_text,
             message.parse_mode,
             _inline_only(message.reply_markup),
         ):
-            raise _bad(NOT_MODIFIED)
+            raise bad(NOT_MODIFIED)
         return await self._edited(chat, message, text, raw, parse_mode, markup)
 
-    async def _edit_message_reply_markup(self, params: _Params) -> JSONDict:
+    async def _edit_message_reply_markup(self, params: Params) -> JSONDict:
         chat, message = self._message_to_edit(params)
         markup = _inline_only(_reply_markup(params))
         if markup == _inline_only(message.reply_markup):
-            raise _bad(NOT_MODIFIED)
+            raise bad(NOT_MODIFIED)
         return await self._edited(
             chat, message, message.text, message.raw_text, message.parse_mode, markup
         )
 
     async def _edited(
         self,
-        chat: _Chat,
+        chat: Chat,
         message: SentMessage,
         text: str | None,
         raw: str | None,
@@ -1336,18 +981,18 @@ class BotApiEmulator:
         await self._emit(chat, dataclasses.replace(message, is_edit=True))
         return self._message_json(message)
 
-    async def _delete_message(self, params: _Params) -> bool:
+    async def _delete_message(self, params: Params) -> bool:
         chat = self._chat(params)
         message = chat.messages.get(params.integer("message_id") or 0)
         if message is None or message.deleted:
-            raise _bad("message to delete not found")
+            raise bad("message to delete not found")
         message.deleted = True
         return True
 
-    async def _answer_callback_query(self, params: _Params) -> bool:
+    async def _answer_callback_query(self, params: Params) -> bool:
         query = self._open_queries.pop(params.text("callback_query_id") or "", None)
         if query is None:
-            raise _bad("query is too old and response timeout expired or query ID is invalid")
+            raise bad("query is too old and response timeout expired or query ID is invalid")
         answer = CallbackAnswer(
             update_id=query.update_id,
             callback_query_id=str(query.update_id),
@@ -1367,46 +1012,46 @@ class BotApiEmulator:
             await _call(callback, answer)
         return True
 
-    async def _send_chat_action(self, params: _Params) -> bool:
+    async def _send_chat_action(self, params: Params) -> bool:
         if not params.text("action"):
-            raise _bad("action is empty")
+            raise bad("action is empty")
         return True
 
-    async def _set_my_commands(self, params: _Params) -> bool:
+    async def _set_my_commands(self, params: Params) -> bool:
         commands = params.obj("commands")
         if not isinstance(commands, list):
-            raise _bad("commands must be an array")
+            raise bad("commands must be an array")
         for command in commands:
             name = str(command.get("command", "")) if isinstance(command, dict) else ""
             if not (
                 1 <= len(name) <= 32 and all(c.islower() or c.isdigit() or c == "_" for c in name)
             ):
-                raise _bad("BOT_COMMAND_INVALID")
+                raise bad("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
-                raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
+                raise bad("BOT_COMMAND_DESCRIPTION_INVALID")
         key = (_scope_key(params.obj("scope")), params.text("language_code") or "")
         self._commands[key] = commands
         return True
 
-    async def _get_my_commands(self, params: _Params) -> list[JSONDict]:
+    async def _get_my_commands(self, params: Params) -> list[JSONDict]:
         return self.commands(params.obj("scope"), params.text("language_code") or "")
 
-    async def _delete_my_commands(self, params: _Params) -> bool:
+    async def _delete_my_commands(self, params: Params) -> bool:
         self._commands.pop(
             (_scope_key(params.obj("scope")), params.text("language_code") or ""), None
         )
         return True
 
-    async def _set_chat_menu_button(self, params: _Params) -> bool:
+    async def _set_chat_menu_button(self, params: Params) -> bool:
         chat_id = self._chat(params).id if params.raw("chat_id") else None
         self.menu_buttons[chat_id] = params.obj("menu_button") or {"type": "default"}
         return True
 
-    async def _get_chat_menu_button(self, params: _Params) -> JSONDict:
+    async def _get_chat_menu_button(self, params: Params) -> JSONDict:
         chat_id = self._chat(params).id if params.raw("chat_id") else None
         return self.menu_buttons.get(chat_id) or self.menu_buttons.get(None) or {"type": "commands"}
 
-    async def _get_chat(self, params: _Params) -> JSONDict:
+    async def _get_chat(self, params: Params) -> JSONDict:
         return {
             **self._chat(params).chat_json(),
             "accent_color_id": 0,
@@ -1501,8 +1146,6 @@ class BotApiEmulator:
         return self.faults()
 
 
-# --------------------------------------------------------------------------- helpers
-
 _DRIVER_NUMBERS: dict[str, Callable[[str], Any]] = {
     "user_id": int,
     "chat_id": int,
@@ -1527,7 +1170,7 @@ def _text_fields(text: str) -> JSONDict:
     fields: JSONDict = {"text": text}
     if text.startswith("/") and len(text) > 1:
         command = text.split(maxsplit=1)[0]
-        fields["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(command)}]
+        fields["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
     return fields
 
 
@@ -1535,7 +1178,7 @@ def _driver_error(status: int, description: str) -> web.Response:
     return web.json_response({"ok": False, "description": description}, status=status)
 
 
-def _rendered(params: _Params, name: str, limit: int) -> tuple[str | None, str | None, str | None]:
+def _rendered(params: Params, name: str, limit: int) -> tuple[str | None, str | None, str | None]:
     """(displayed text, text as sent, parse_mode) of a text or caption parameter."""
     raw = params.text(name)
     if raw is None or raw == "":
@@ -1545,23 +1188,23 @@ def _rendered(params: _Params, name: str, limit: int) -> tuple[str | None, str |
     if not text.strip():
         if name == "caption":
             return None, None, None
-        raise _bad("message text is empty")
-    if _utf16_len(text) > limit:  # Telegram counts UTF-16 code units of the displayed text
-        raise _bad("message is too long" if name == "text" else "message caption is too long")
+        raise bad("message text is empty")
+    if utf16_len(text) > limit:  # Telegram counts UTF-16 code units of the displayed text
+        raise bad("message is too long" if name == "text" else "message caption is too long")
     return text, raw, parse_mode
 
 
-def _reply_markup(params: _Params) -> JSONDict | None:
+def _reply_markup(params: Params) -> JSONDict | None:
     markup = params.obj("reply_markup")
     if markup is None:
         return None
     if not isinstance(markup, dict):
-        raise _bad("can't parse reply keyboard markup JSON object")
+        raise bad("can't parse reply keyboard markup JSON object")
     for row in markup.get("inline_keyboard", ()):
         for button in row:
             data = button.get("callback_data") if isinstance(button, dict) else None
             if data is not None and not 1 <= len(str(data).encode()) <= 64:
-                raise _bad("BUTTON_DATA_INVALID")
+                raise bad("BUTTON_DATA_INVALID")
     return markup
 
 
@@ -1596,25 +1239,3 @@ async def _call(callback: Callable[[Any], Awaitable[None] | None], argument: Any
 
 
 # --------------------------------------------------------------------------- command line
-
-
-async def _serve(host: str, port: int, token: str | None) -> None:
-    async with BotApiEmulator(token=token, host=host, port=port) as emulator:
-        print(f"TELEGRAM_BOT_TOKEN={emulator.token}")
-        print(f"TELEGRAM_API_BASE_URL={emulator.base_url}")
-        print(f"# driver API: {emulator.driver_url}/send_text etc.; Ctrl-C to stop", flush=True)
-        await asyncio.Event().wait()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Local Telegram Bot API emulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
-    parser.add_argument("--token", default=None, help="bot token to accept (default: random)")
-    args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.host, args.port, args.token))
-
-
-if __name__ == "__main__":
-    main()
