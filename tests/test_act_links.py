@@ -9,11 +9,11 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
 from conversations import acts as acts_dialogue
 from delivery.act_reminders import queue_due_reminders
 from domain.acts import BAKU
+from emulator import BotApiEmulator
 from i18n import translate
 from storage import citizens
 from storage.models import Application

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.emulator import BotApiEmulator
 from chat.context import BotApplication
 from conversations import acts as acts_dialogue
+from emulator import BotApiEmulator
 from i18n import translate
 from storage import applications, citizens
 from storage.models import PhoneVerification
