@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -146,3 +147,23 @@ async def test_a_status_other_than_paid_is_ignored(api: Api, state: str) -> None
     assert (status, answer["recorded"], answer["ignored"]) == (200, False, state), answer
     assert await application_status(api, application.number) == "payment_pending"
     assert await rows(api, GatewayPayment) == 0
+
+
+async def test_a_free_connection_is_never_asked_to_pay(api: Api) -> None:
+    """A 1-phase application in Şuşa (0 AZN under the 2026 rule) moved towards payment."""
+    application = await make_application(api.services, district="Şuşa", status="under_review")
+    async with api.services.sessions.begin() as session:
+        stored = await status_changes.by_number(session, application.number)
+        assert stored is not None
+        stored.fee_amount = Decimal("0")
+        stored.phase = 1
+    status, answer = await api.post_status(
+        application.number, {"status": "payment_pending", "actor": "staff-1"}
+    )
+    assert status in (200, 201), answer
+    assert await application_status(api, application.number) == "paid"
+    async with api.services.sessions() as session:
+        texts = [str(m.payload) for m in await session.scalars(select(OutboxMessage))]
+    assert texts
+    assert not any("0,00" in text or "ödəyin" in text for text in texts), texts
+    assert any("ödəniş" in text.lower() or "pulsuz" in text.lower() for text in texts), texts
