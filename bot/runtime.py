@@ -18,6 +18,7 @@ import bot.webhook
 import handlers.acts_api
 import handlers.health
 import handlers.metrics
+import handlers.objections_api
 import handlers.openapi
 import handlers.sms_inbound
 import handlers.staff_api
@@ -194,6 +195,7 @@ async def http_server(
     app.add_routes(handlers.metrics.routes(settings.metrics_token))
     app.add_routes(handlers.staff_api.routes(settings.staff_api_token))
     app.add_routes(handlers.acts_api.routes(settings.staff_api_token))
+    app.add_routes(handlers.objections_api.routes(settings.staff_api_token))
     app.add_routes(handlers.openapi.routes())
     app.add_routes(handlers.sms_inbound.routes(settings))
     if inbox is not None and settings.webhook_url:

@@ -17,8 +17,9 @@ from aiohttp import web
 
 from domain.acts import ActStatus, LoadKind, ViolationType
 from domain.application_status import COMMENT_MAX, ApplicationStatus, TransitionError
+from domain.objections import ANSWER_MAX, ANSWER_MIN, ActAction, ObjectionState, Outcome
 from domain.recalculation import default_rules
-from handlers import acts_api
+from handlers import acts_api, objections_api
 from handlers import staff_api as api
 from handlers.acts_api import ACT_DAY_MIN, HISTORY_DAY_MIN
 from storage.models import ObjectType
@@ -437,6 +438,13 @@ OBJECTION: Final[Schema] = record(
         "photo_file_ids": {"type": "array", "items": {"type": "string"}},
         "created_at": timestamp("UTC"),
         "answer_due_on": day("The answer is due by this day"),
+        "state": {
+            "enum": [state.value for state in ObjectionState],
+            "description": "received; overdue: unanswered after answer_due_on; answered",
+        },
+        "outcome": nullable(one_of(Outcome)),
+        "answer": nullable({"type": "string", "description": "The answer the citizen read"}),
+        "answered_at": nullable(timestamp("UTC")),
     },
     "A citizen's objection to the act (without the citizen)",
 )
@@ -779,6 +787,114 @@ SUBSCRIBER_OPERATION: Final = {
 }
 
 
+# --------------------------------------------------------------------------- objections
+
+OBJECTION_SCHEMAS: Final[dict[str, Schema]] = {
+    "ObjectionAnswerRequest": request(
+        {
+            "outcome": one_of(Outcome),
+            "text": text(
+                ANSWER_MAX, f"The answer for the citizen, at least {ANSWER_MIN} characters"
+            ),
+            "actor": text(api.ACTOR_MAX, "Who answers (logged)"),
+            "act": nullable(
+                {
+                    **one_of(ActAction),
+                    "description": "In the same step: cancel (upheld only) or recompute (upheld "
+                    "or partly upheld, with amount)",
+                }
+            ),
+            "amount": nullable(
+                decimal_input(
+                    acts_api._MONEY,
+                    "The act's new amount, AZN: more than 0, less than the old one",
+                    positive=True,
+                )
+            ),
+        },
+        ["outcome", "text", "actor"],
+        "An objection's answer",
+    ),
+    "ObjectionAnswered": record(
+        {
+            "objection": OBJECTION,
+            "act": ref("ActDetail"),
+            "notices_queued": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "The citizen's chat and SMS, and the act's own notices",
+            },
+        },
+        "The answered objection and its act",
+    ),
+    "ActSummary": record(
+        {
+            "number": {"type": "string"},
+            "subscriber_code": {"type": "string", "pattern": r"^[0-9]{15}$"},
+            "district": {"type": "string"},
+            "status": ref("ActStatus"),
+            "amount": ACT_DECIMAL,
+            "outstanding": ACT_DECIMAL,
+            "due_on": day("The payment deadline"),
+            "days_left": {"type": "integer", "description": "Until due_on (Baku): < 0 after"},
+            "overdue": {"type": "boolean", "description": "Open and past due_on: staff decide"},
+            "created_at": timestamp("UTC"),
+        },
+        "An act still owed",
+    ),
+    "ActList": record(
+        {"items": {"type": "array", "items": ref("ActSummary")}}, "Acts, oldest due date first"
+    ),
+}
+
+RECEIPT_PARAMETER: Final = {
+    "name": "receipt",
+    "in": "path",
+    "required": True,
+    "description": "The objection's receipt number",
+    "schema": {"type": "string", "pattern": f"^{objections_api.RECEIPT.pattern}$"},
+}
+
+ANSWER_OPERATION: Final = {
+    "operationId": "answerObjection",
+    "summary": "Answer an objection (once); the citizen is told in the chat and by SMS",
+    "parameters": [RECEIPT_PARAMETER],
+    "requestBody": body("ObjectionAnswerRequest"),
+    "responses": {
+        "200": response("Answered", "ObjectionAnswered"),
+        **common("400", "401"),
+        "404": error("No such objection"),
+        "409": error(
+            "Answered before (error: already_answered), the act is paid or cancelled "
+            "(error: act_closed), or its status changed meanwhile"
+        ),
+        "413": TOO_LARGE,
+        "422": error(
+            "A text too short (invalid_field), an act action the outcome does not allow "
+            "(action_not_allowed), recompute without amount (amount_required)"
+        ),
+        **common("503"),
+    },
+}
+
+ACT_LIST_OPERATION: Final = {
+    "operationId": "listActs",
+    "summary": "Acts still owed; overdue=true: open past their due date, for staff to act on",
+    "parameters": [
+        query("overdue", "true: open past due_on; false: not yet due", {"enum": ["true", "false"]}),
+        query(
+            "limit",
+            f"At most this many (1 to {api.LIMIT_MAX}, default {api.LIMIT_MAX})",
+            {"type": "integer", "minimum": 1, "maximum": api.LIMIT_MAX},
+        ),
+    ],
+    "responses": {
+        "200": response("The acts", "ActList"),
+        **common("400", "401", "503"),
+    },
+}
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -794,16 +910,17 @@ def document() -> dict[str, Any]:
             api.LIST_PATH: {"get": LIST_OPERATION},
             api.DETAIL_PATH: {"get": DETAIL_OPERATION},
             api.STATUS_PATH: {"post": STATUS_OPERATION},
-            acts_api.ACTS_PATH: {"post": REGISTER_ACT_OPERATION},
+            acts_api.ACTS_PATH: {"post": REGISTER_ACT_OPERATION, "get": ACT_LIST_OPERATION},
             acts_api.ACT_PATH: {"get": ACT_OPERATION},
             acts_api.PAYMENT_PATH: {"post": PAYMENT_OPERATION},
             acts_api.ACT_STATUS_PATH: {"post": ACT_STATUS_OPERATION},
             acts_api.SUBSCRIBER_PATH: {"put": SUBSCRIBER_OPERATION},
+            objections_api.ANSWER_PATH: {"post": ANSWER_OPERATION},
             PATH: {"get": OPENAPI_OPERATION},
         },
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**SCHEMAS, **ACT_SCHEMAS},
+            "schemas": {**SCHEMAS, **ACT_SCHEMAS, **OBJECTION_SCHEMAS},
             "responses": RESPONSES,
         },
     }

@@ -638,7 +638,7 @@ def _table_names(connection: Connection) -> set[str]:
 async def test_upgrade_from_empty_then_downgrade_then_upgrade(fresh_database_url: str) -> None:
     assert await current_revision(fresh_database_url) is None
     await upgrade_to_head(fresh_database_url)
-    assert await current_revision(fresh_database_url) == head_revision() == "0011"
+    assert await current_revision(fresh_database_url) == head_revision() == "0013"
     engine = create_engine(fresh_database_url)
     try:
         async with engine.connect() as connection:
