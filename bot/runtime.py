@@ -20,6 +20,7 @@ import handlers.health
 import handlers.metrics
 import handlers.objections_api
 import handlers.openapi
+import handlers.payments_callback
 import handlers.sms_inbound
 import handlers.staff_api
 from bot.app import build_application, publish_commands
@@ -34,6 +35,7 @@ from chat.context import BotApplication, Services
 from chat.locales import SavedLocales
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE
 from integrations.citizen_registry import CitizenRegistry, HttpCitizenRegistry, TypedIn
+from integrations.payments import HostedCheckout, PaymentChannelsOnly, Payments
 from integrations.power_centres import CsvPowerCentres, HttpGis, PowerCentres
 from integrations.subscribers import HttpBilling, StoredSubscribers, SubscriberDirectory
 from observability.log_limits import limit_http_server_log
@@ -60,6 +62,14 @@ def make_services(settings: Settings, engine: AsyncEngine) -> Services:
     subscribers: SubscriberDirectory = (
         HttpBilling(settings.billing_url) if settings.billing_url else StoredSubscribers(sessions)
     )
+    payments: Payments = PaymentChannelsOnly()
+    if settings.payments_url:
+        token = settings.payments_token
+        payments = HostedCheckout(
+            settings.payments_url,
+            token.get_secret_value() if token else None,
+            timeout_seconds=settings.payments_timeout_seconds,
+        )
     return Services(
         engine=engine,
         sessions=sessions,
@@ -69,6 +79,7 @@ def make_services(settings: Settings, engine: AsyncEngine) -> Services:
         subscribers=subscribers,
         locales=SavedLocales(sessions),
         sms_caps=settings.sms_caps(),
+        payments=payments,
     )
 
 
@@ -197,6 +208,7 @@ async def http_server(
     app.add_routes(handlers.acts_api.routes(settings.staff_api_token))
     app.add_routes(handlers.objections_api.routes(settings.staff_api_token))
     app.add_routes(handlers.openapi.routes())
+    app.add_routes(handlers.payments_callback.routes(settings.payments_callback_secret))
     app.add_routes(handlers.sms_inbound.routes(settings))
     if inbox is not None and settings.webhook_url:
         secret = settings.webhook_secret_token

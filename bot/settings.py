@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     gis_url: str | None = None
     citizen_registry_url: str | None = None
     billing_url: str | None = None
+    # a hosted-checkout payment gateway (integrations/payments.py); without it, channels only
+    payments_url: str | None = None
+    payments_token: SecretStr | None = None
+    payments_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    # the gateway signs POST /payments/callback with it (HMAC-SHA256); the route is off without
+    payments_callback_secret: SecretStr | None = None
     # the update inbox (see bot/inbox.py)
     inbox_retention_hours: float = Field(default=48.0, gt=0)
     inbox_max_attempts: int = Field(default=3, ge=1, le=100)
@@ -123,6 +129,7 @@ class Settings(BaseSettings):
         "gis_url",
         "citizen_registry_url",
         "billing_url",
+        "payments_url",
         "sms_webhook_public_url",
         "sms_provider_url",
     )

@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from chat.locales import SavedLocales, update_saved_locale
 from integrations.citizen_registry import CitizenRegistry
+from integrations.payments import PaymentChannelsOnly, Payments
 from integrations.power_centres import PowerCentres
 from integrations.subscribers import SubscriberDirectory
 from storage.phone_verifications import SmsCaps
@@ -30,6 +31,7 @@ class Services:
     subscribers: SubscriberDirectory
     locales: SavedLocales
     sms_caps: SmsCaps = field(default_factory=SmsCaps)
+    payments: Payments = field(default_factory=PaymentChannelsOnly)
 
 
 #: The bot's rate limiter arguments are delivery.governor.Pace (chat/ may not import delivery/).

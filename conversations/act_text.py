@@ -14,6 +14,7 @@ from typing import Any, Final
 from babel.dates import format_date as babel_format_date
 
 from chat.telegram_text import pack
+from delivery import payment_text
 from domain.acts import ActStatus, LoadKind, ViolationType, days_left
 from domain.recalculation import RuleSet, default_rules
 from i18n import N_, _, current_locale, format_date, format_money, format_number, ngettext
@@ -75,6 +76,8 @@ def list_messages(codes: Sequence[str], found: Sequence[ViolationAct], today: da
     lines = [_("Your subscriber codes: {codes}.").format(codes=", ".join(codes))]
     if found:
         lines += [_("Acts:"), *(f"• {list_line(act, today)}" for act in found)]
+        if any(payment_text.act_payable(act) for act in found):
+            lines.append(payment_text.act_list_line(current_locale()))
         lines.append(_("Choose an act to see how the amount was calculated."))
     else:
         lines.append(
@@ -216,6 +219,9 @@ def detail_messages(act: ViolationAct, today: date) -> list[str]:
                 paid=money(act.paid_amount), left=money(acts.outstanding(act))
             )
         )
+    paying = payment_text.act_lines(act, current_locale())
+    if paying:
+        lines += ["", *paying]
     lines += ["", _("How the amount was calculated ({rule}):").format(rule=rule_name(act.rule_set))]
     lines += period_lines(calc, act, rules)
     lines += energy_lines(calc, act, rules)

@@ -9,7 +9,8 @@ and a decoy that the SMS caps count like a code (conversations/phone_check.py), 
 
     LIST ──add──▶ CODE ──(no verified phone)──▶ PHONE ──typed──▶ PHONE_CODE
       │             └──────────── the link is checked ◀──────────────┘
-      └──act──▶ detail ──Etiraz et──▶ OBJECTION_TEXT ──▶ OBJECTION_PHOTOS ──Göndər──▶ receipt
+      └──act──▶ detail ──Etiraz et──▶ OBJECTION_TEXT ──▶ OBJECTION_PREVIEW ──Göndər──▶ receipt
+                                              ▲ ◀──Düzəlt──────┘ (more text or photos: added)
 """
 
 from __future__ import annotations
@@ -41,25 +42,26 @@ from chat.conversation import conversation
 from chat.keyboards import MenuItem, main_menu, menu_item_pattern
 from chat.menu import menu_exit
 from chat.queries import answer_once, say
-from chat.telegram_text import say_all, utf16_len
+from chat.telegram_text import MAX_TEXT, say_all, utf16_len
 from conversations import act_text, phone_check
 from conversations.texts import reason_text
-from delivery import act_notices
+from delivery import act_notices, payment_text
 from domain import identifiers
 from domain.acts import BAKU, ActStatus, objection_answer_due
+from domain.payment_channels import act_reference
 from i18n import LOCALES, N_, _, current_locale, format_date, translate
+from integrations.payments import Invoice
 from integrations.subscribers import DirectoryUnavailable
-from storage import acts, citizens
-from storage.models import Citizen, ViolationAct
+from storage import acts, citizen_phones, citizens
+from storage.models import ActObjection, Citizen, ViolationAct
 
 log = logging.getLogger(__name__)
 
-LIST, CODE, PHONE, PHONE_CODE, OBJECTION_TEXT, OBJECTION_PHOTOS = range(6)
+LIST, CODE, PHONE, PHONE_CODE, OBJECTION_TEXT, OBJECTION_PREVIEW = range(6)
 
 CB: Final = "ak:"
 KEY: Final = "acts"  # in user_data: the pending code, phone and objection
 OBJECTION_MIN: Final = 10
-OBJECTION_MAX: Final = 2000
 PHOTOS_MAX: Final = 5
 #: Open acts are shown with their deadline; the dialogue lists at most this many.
 LIST_MAX: Final = 20
@@ -75,6 +77,28 @@ CODE_ON_ITS_WAY: Final = N_(
     "to it by SMS. Please type it here (it is valid for 5 minutes):"
 )
 CANCEL_LABEL: Final = N_("Cancel")
+PHONE_QUESTION: Final = N_(
+    "To show the acts of this account we must be sure it is yours. Please share your mobile "
+    "number with the button below, or type it (we will send a code by SMS). It must be the "
+    "number recorded for the subscriber code."
+)
+#: Asked when the citizen has confirmed numbers: each is a button, and needs no new code.
+CHOOSE_PHONE_QUESTION: Final = N_(
+    "To show the acts of this account we must be sure it is yours. Which of your confirmed "
+    "numbers is recorded for the subscriber code? Choose it below (no new code is needed), or "
+    "share or type another number."
+)
+OBJECTION_QUESTION: Final = N_(
+    "Please write why you disagree with act {number}. You may write in several messages and add "
+    "photos; you will see it all before it is sent."
+)
+PREVIEW_QUESTION: Final = N_(
+    "Add more text or photos, press «Send» to send it, or «Edit the text» to write it again."
+)
+TOO_LONG: Final = N_(
+    "That is too long for one objection: at most {count} characters in all. Please write it "
+    "shorter."
+)
 DIRECTORY_DOWN: Final = N_(
     "We cannot check subscriber codes right now. Please try again in a few minutes."
 )
@@ -164,11 +188,26 @@ async def show_act(update: Update, context: BotContext) -> int:
         await answer_once(update.callback_query, _("This act is not among yours."))
         return await show_list(update, context)
     rows = []
+    link = await payment_link(context, act)
+    if link:
+        rows.append([InlineKeyboardButton(_(payment_text.PAY_ONLINE), url=link)])
     if act.status != ActStatus.CANCELLED:
         rows.append(button(_("Raise an objection"), f"object:{act.number}"))
     rows.append(button(_("Back"), "list"))
     await say_all(update, act_text.detail_messages(act, today()), InlineKeyboardMarkup(rows))
     return LIST
+
+
+async def payment_link(context: BotContext, act: ViolationAct) -> str | None:
+    """The gateway's checkout page for what is left to pay (None without a gateway)."""
+    if not payment_text.act_payable(act):
+        return None
+    invoice = Invoice(
+        act_reference(act.subscriber_code, act.number),
+        acts.outstanding(act),
+        f"Azərişıq {act.number}",
+    )
+    return (await context.services.payments.offer(invoice)).link
 
 
 async def close(update: Update, context: BotContext) -> int:
@@ -181,13 +220,14 @@ async def close(update: Update, context: BotContext) -> int:
 # --------------------------------------------------------------------------- linking a code
 
 
-async def ask_code(update: Update) -> int:
+async def ask_code(update: Update, note: str | None = None) -> int:
+    question = _(
+        "Please send your 15-digit subscriber code (abonent kodu). It is printed on your "
+        "electricity bill."
+    )
     await say(
         update,
-        _(
-            "Please send your 15-digit subscriber code (abonent kodu). It is printed on your "
-            "electricity bill."
-        ),
+        f"{note}\n\n{question}" if note else question,
         InlineKeyboardMarkup([button(_("Cancel"), "close")]),
     )
     return CODE
@@ -207,26 +247,31 @@ async def typed_code(update: Update, context: BotContext) -> int:
             if error.reason in ("length", "characters")
             else reason_text(error)
         )
-        await say(update, "⚠️ " + reason)
-        return await ask_code(update)
+        return await ask_code(update, "⚠️ " + reason)
     state(context)["code"] = code
     citizen = await the_citizen(update, context)
-    if citizen.phone_verified and citizen.phone_e164:
+    numbers = await confirmed_numbers(context, citizen)
+    if citizen.phone_verified and numbers == [citizen.phone_e164]:
         return await link_code(update, context, citizen)
-    return await ask_phone(update)
+    return await ask_phone(update, context)
 
 
-async def ask_phone(update: Update) -> int:
+async def confirmed_numbers(context: BotContext, citizen: Citizen) -> list[str]:
+    async with context.services.sessions() as session:
+        return await citizen_phones.confirmed_numbers(session, citizen)
+
+
+async def ask_phone(update: Update, context: BotContext, note: str | None = None) -> int:
+    """The phone question; the citizen's confirmed numbers are buttons (no new code for them)."""
+    numbers = await confirmed_numbers(context, await the_citizen(update, context))
+    question = _(CHOOSE_PHONE_QUESTION) if numbers else _(PHONE_QUESTION)
     await say(
         update,
-        _(
-            "To show the acts of this account we must be sure it is yours. Please share your "
-            "mobile number with the button below, or type it (we will send a code by SMS). It "
-            "must be the number recorded for the subscriber code."
-        ),
+        f"{note}\n\n{question}" if note else question,
         # One keyboard a message: «Ləğv et» is on the reply keyboard, and arrives as text.
         ReplyKeyboardMarkup(
             [
+                *([KeyboardButton(number)] for number in numbers),
                 [KeyboardButton(_("📱 Share my number"), request_contact=True)],
                 [KeyboardButton(_(CANCEL_LABEL))],
             ],
@@ -247,13 +292,12 @@ async def shared_contact(update: Update, context: BotContext) -> int:
     message, sender = update.effective_message, update.effective_user
     assert message is not None and message.contact is not None and sender is not None
     if message.contact.user_id != sender.id:
-        await say(update, "⚠️ " + _("This is someone else's contact. Please share your own number."))
-        return await ask_phone(update)
+        note = _("This is someone else's contact. Please share your own number.")
+        return await ask_phone(update, context, "⚠️ " + note)
     try:
         phone = identifiers.parse_mobile_phone(message.contact.phone_number)
     except identifiers.IdentifierError as error:
-        await say(update, "⚠️ " + reason_text(error))
-        return await ask_phone(update)
+        return await ask_phone(update, context, "⚠️ " + reason_text(error))
     return await phone_proved(update, context, phone)
 
 
@@ -264,18 +308,35 @@ async def typed_phone(update: Update, context: BotContext) -> int:
     try:
         phone = identifiers.parse_mobile_phone(update.effective_message.text or "")
     except identifiers.IdentifierError as error:
-        await say(update, "⚠️ " + reason_text(error))
-        return await ask_phone(update)
+        return await ask_phone(update, context, "⚠️ " + reason_text(error))
+    citizen = await the_citizen(update, context)
+    if phone in await confirmed_numbers(context, citizen):
+        return await use_confirmed(update, context, citizen, phone)
     state(context)["phone"] = phone
-    sent = await request_code(update, context, phone)
-    if sent is None:
+    sending = await request_code(update, context, phone)
+    if sending is None:
         return ConversationHandler.END
-    if sent is phone_check.Sent.REFUSED:
-        return await ask_phone(update)
-    return await ask_sms_code(update, phone, fresh=sent is phone_check.Sent.SENT)
+    if sending.sent is phone_check.Sent.REFUSED:
+        return await ask_phone(update, context, sending.note)
+    return await asked_code(update, phone, sending)
 
 
-async def request_code(update: Update, context: BotContext, phone: str) -> phone_check.Sent | None:
+async def use_confirmed(update: Update, context: BotContext, citizen: Citizen, phone: str) -> int:
+    """One of the citizen's confirmed numbers: no new code; it becomes their verified phone."""
+    if not (citizen.phone_verified and citizen.phone_e164 == phone):
+        async with context.services.sessions.begin() as session:
+            stored = await session.get(Citizen, citizen.id)
+            assert stored is not None
+            await citizens.remember_verified_phone(session, stored, phone)
+            session.expunge(stored)
+        citizen = stored
+    await say(update, _("We use your confirmed number {phone}.").format(phone=phone), main_menu())
+    return await link_code(update, context, citizen)
+
+
+async def request_code(
+    update: Update, context: BotContext, phone: str
+) -> phone_check.Sending | None:
     """A code by SMS only to the number on file for the pending subscriber code, a decoy else.
 
     Either way the caps count it and the citizen reads the same answer, so trying numbers
@@ -293,10 +354,19 @@ async def request_code(update: Update, context: BotContext, phone: str) -> phone
     return await phone_check.send_code(update, context, phone, sms=on_file == phone)
 
 
-async def ask_sms_code(update: Update, phone: str, *, fresh: bool = True) -> int:
+async def ask_sms_code(
+    update: Update, phone: str, *, fresh: bool = True, note: str | None = None
+) -> int:
     text = _(CODE_ON_ITS_WAY) if fresh else _(phone_check.EARLIER_CODE_QUESTION)
-    await say(update, text.format(phone=phone), code_buttons())
+    question = text.format(phone=phone)
+    await say(update, f"{note}\n\n{question}" if note else question, code_buttons())
     return PHONE_CODE
+
+
+async def asked_code(update: Update, phone: str, sending: phone_check.Sending) -> int:
+    """The code question after asking for a code: "on its way", or why not and an earlier one."""
+    fresh = sending.sent is phone_check.Sent.SENT
+    return await ask_sms_code(update, phone, fresh=fresh, note=sending.note)
 
 
 def code_buttons() -> InlineKeyboardMarkup:
@@ -312,7 +382,7 @@ async def typed_sms_code(update: Update, context: BotContext) -> int:
     assert update.effective_message is not None
     phone = state(context).get("phone")
     if not isinstance(phone, str):
-        return await ask_phone(update)
+        return await ask_phone(update, context)
     refused = await phone_check.check_code(
         update, context, phone, update.effective_message.text or ""
     )
@@ -325,16 +395,16 @@ async def typed_sms_code(update: Update, context: BotContext) -> int:
 async def resend_sms_code(update: Update, context: BotContext) -> int:
     phone = state(context).get("phone")
     if not isinstance(phone, str):
-        return await ask_phone(update)
-    sent = await request_code(update, context, phone)
-    if sent is None:
+        return await ask_phone(update, context)
+    sending = await request_code(update, context, phone)
+    if sending is None:
         return ConversationHandler.END
-    return await ask_sms_code(update, phone, fresh=sent is phone_check.Sent.SENT)
+    return await asked_code(update, phone, sending)
 
 
 async def change_phone(update: Update, context: BotContext) -> int:
     state(context).pop("phone", None)
-    return await ask_phone(update)
+    return await ask_phone(update, context)
 
 
 async def phone_proved(update: Update, context: BotContext, phone: str) -> int:
@@ -361,8 +431,7 @@ async def link_code(update: Update, context: BotContext, citizen: Citizen) -> in
         return ConversationHandler.END
     if on_file is None or on_file != citizen.phone_e164:
         log.info("acts: a subscriber code was not linked (phone on file differs or unknown)")
-        await say(update, "⚠️ " + _(NOT_LINKED).format(phone=citizen.phone_e164))
-        return await ask_code(update)
+        return await ask_code(update, "⚠️ " + _(NOT_LINKED).format(phone=citizen.phone_e164))
     async with context.services.sessions.begin() as session:
         await acts.link(session, citizen.id, code)
     state(context).pop("code", None)
@@ -389,12 +458,11 @@ async def start_objection(update: Update, context: BotContext) -> int:
     return await ask_objection_text(update, act.number)
 
 
-async def ask_objection_text(update: Update, number: str) -> int:
+async def ask_objection_text(update: Update, number: str, note: str | None = None) -> int:
+    question = _(OBJECTION_QUESTION).format(number=number)
     await say(
         update,
-        _("Please write why you disagree with act {number}. After that you can add photos.").format(
-            number=number
-        ),
+        f"{note}\n\n{question}" if note else question,
         InlineKeyboardMarkup([button(_("Cancel"), "list")]),
     )
     return OBJECTION_TEXT
@@ -405,66 +473,98 @@ def objection(context: BotContext) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-async def typed_objection(update: Update, context: BotContext) -> int:
-    message = update.effective_message
-    draft = objection(context)
-    assert message is not None
-    if draft is None:
-        return await show_list(update, context)
-    text = " ".join((message.text or message.caption or "").split())
-    if message.photo and len(draft["photos"]) < PHOTOS_MAX:
-        draft["photos"].append(message.photo[-1].file_id)
-    stored = (message.text or message.caption or "").strip()
-    # counted as Telegram counts, so the staff's notice with it fits one message
-    too_long = utf16_len(stored) > OBJECTION_MAX
-    if len(text) < OBJECTION_MIN or too_long:
-        reason = (
-            _("Please keep it under {count} characters.").format(count=OBJECTION_MAX)
-            if too_long
-            else _("Please write at least {count} characters.").format(count=OBJECTION_MIN)
+def preview_text(number: str, text: str, photos: int) -> str:
+    """The objection as it will be sent, framed: what it is, the text, the photos, the choice."""
+    return "\n\n".join(
+        (
+            _("Your objection to act {number}:").format(number=number),
+            text,
+            _("Photos: {count} of {max}.").format(count=photos, max=PHOTOS_MAX),
+            _(PREVIEW_QUESTION),
         )
-        await say(update, "⚠️ " + reason)
-        return await ask_objection_text(update, draft["number"])
-    draft["text"] = stored
-    return await ask_photos(update, draft)
-
-
-async def ask_photos(update: Update, draft: dict[str, Any]) -> int:
-    count = len(draft["photos"])
-    text = (
-        _("You may add up to {max} photos (for example of the meter), or send the objection now.")
-        if count == 0
-        else _("Photos added: {count} of {max}. Add more or send the objection.")
     )
-    await say(
-        update,
-        text.format(count=count, max=PHOTOS_MAX),
-        InlineKeyboardMarkup(
-            [button(_("Send the objection"), "send"), button(_("Cancel"), "list")]
-        ),
+
+
+def objection_room(act: ViolationAct) -> int:
+    """The most text (UTF-16 units, as Telegram counts) that fits one message both in its
+    preview and in the staff's notice of it."""
+    longest = ActObjection(
+        receipt_number="ET-9999-999999", text="", photo_file_ids=["x"] * PHOTOS_MAX
     )
-    return OBJECTION_PHOTOS
+    staff = max(  # whatever the answer date's month is called
+        utf16_len(act_notices.objection_for_staff(act, longest, date(2026, month, 28)))
+        for month in range(1, 13)
+    )
+    framing = max(utf16_len(preview_text(act.number, "", PHOTOS_MAX)), staff)
+    return MAX_TEXT - framing
 
 
-async def added_photo(update: Update, context: BotContext) -> int:
+def preview_buttons() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [button(_("Send"), "send"), button(_("Edit the text"), "redo"), button(_("Cancel"), "list")]
+    )
+
+
+async def show_preview(update: Update, draft: dict[str, Any], note: str | None = None) -> int:
+    """The preview; with ``note`` (a refusal) the reason and the question, not the text again."""
+    if note is None:
+        text = preview_text(draft["number"], draft["text"], len(draft["photos"]))
+    else:
+        text = f"{note}\n\n{_(PREVIEW_QUESTION)}"
+    await say(update, text, preview_buttons())
+    return OBJECTION_PREVIEW
+
+
+async def typed_objection(update: Update, context: BotContext) -> int:
+    """A piece of the objection (text, or a photo with or without a caption): added, then the
+    preview; over the room the preview has, or too short, refused with the question again."""
     message = update.effective_message
     draft = objection(context)
     assert message is not None
     if draft is None:
         return await show_list(update, context)
-    if len(draft["photos"]) >= PHOTOS_MAX:
-        await say(update, "⚠️ " + _("That is the most photos one objection can take."))
-    elif message.photo:
-        draft["photos"].append(message.photo[-1].file_id)
-    return await ask_photos(update, draft)
+    previewing = bool(draft["text"])
+    note = None
+    if message.photo:
+        if len(draft["photos"]) < PHOTOS_MAX:
+            draft["photos"].append(message.photo[-1].file_id)
+        else:
+            note = "⚠️ " + _("That is the most photos one objection can take.")
+    piece = (message.text or message.caption or "").strip()
+    text = "\n\n".join(part for part in (draft["text"], piece) if part)
+    act = await mine(update, context, draft["number"])
+    if act is None:
+        return await show_list(update, context)
+    room = objection_room(act)
+    if utf16_len(text) > room:
+        note = "⚠️ " + _(TOO_LONG).format(count=room)
+        if previewing:
+            return await show_preview(update, draft, note)
+        return await ask_objection_text(update, draft["number"], note)
+    if len(" ".join(text.split())) < OBJECTION_MIN:
+        note = "⚠️ " + _("Please write at least {count} characters.").format(count=OBJECTION_MIN)
+        return await ask_objection_text(update, draft["number"], note)
+    draft["text"] = text
+    if note is not None:
+        return await show_preview(update, draft, note)
+    return await show_preview(update, draft)
 
 
-async def not_a_photo(update: Update, context: BotContext) -> int:
+async def redo_objection(update: Update, context: BotContext) -> int:
+    """«Düzəlt»: the text is written again from the start (the photos stay)."""
     draft = objection(context)
     if draft is None:
         return await show_list(update, context)
-    await say(update, "⚠️ " + _("Please send a photo, or press «Send the objection»."))
-    return await ask_photos(update, draft)
+    draft["text"] = ""
+    return await ask_objection_text(update, draft["number"])
+
+
+async def not_for_objection(update: Update, context: BotContext) -> int:
+    draft = objection(context)
+    if draft is None:
+        return await show_list(update, context)
+    note = "⚠️ " + _("Please send text or a photo, or press «Send».")
+    return await show_preview(update, draft, note)
 
 
 async def send_objection(update: Update, context: BotContext) -> int:
@@ -526,34 +626,39 @@ async def cancel(update: Update, context: BotContext) -> int:
     return await close(update, context)
 
 
-def again(ask: Callable[[Update, BotContext], Awaitable[int]]) -> MessageHandler[BotContext, int]:
-    """For anything the open question cannot take (a sticker, a file…): say so, ask again."""
+def again(
+    ask: Callable[[Update, BotContext, str], Awaitable[int]],
+) -> MessageHandler[BotContext, int]:
+    """For anything the open question cannot take (a sticker, a file…): say so and ask again,
+    on one message."""
 
     async def ask_again(update: Update, context: BotContext) -> int:
-        await say(update, "⚠️ " + _("Please answer the question below."))
-        return await ask(update, context)
+        return await ask(update, context, "⚠️ " + _("Please answer the question below."))
 
     return MessageHandler(filters.ALL & ~filters.COMMAND, ask_again)
 
 
-async def code_again(update: Update, context: BotContext) -> int:
-    return await ask_code(update)
+async def code_again(update: Update, context: BotContext, note: str) -> int:
+    return await ask_code(update, note)
 
 
-async def phone_again(update: Update, context: BotContext) -> int:
-    return await ask_phone(update)
+async def phone_again(update: Update, context: BotContext, note: str) -> int:
+    return await ask_phone(update, context, note)
 
 
-async def sms_code_again(update: Update, context: BotContext) -> int:
+async def sms_code_again(update: Update, context: BotContext, note: str) -> int:
     phone = state(context).get("phone")
-    return await ask_sms_code(update, phone) if isinstance(phone, str) else await ask_phone(update)
+    if isinstance(phone, str):
+        return await ask_sms_code(update, phone, note=note)
+    return await ask_phone(update, context, note)
 
 
 async def objection_again(update: Update, context: BotContext) -> int:
     draft = objection(context)
     if draft is None:
         return await show_list(update, context)
-    return await ask_objection_text(update, draft["number"])
+    note = "⚠️ " + _("Please answer the question below.")
+    return await ask_objection_text(update, draft["number"], note)
 
 
 async def wrong_kind(update: Update, context: BotContext) -> int:
@@ -597,14 +702,15 @@ def build() -> ConversationHandler[BotContext]:
             to_list,
             menu_exit(),
             MessageHandler(text | filters.PHOTO, typed_objection),
-            again(objection_again),
+            MessageHandler(filters.ALL & ~filters.COMMAND, objection_again),
         ],
-        OBJECTION_PHOTOS: [
+        OBJECTION_PREVIEW: [
             pressed("send", send_objection),
+            pressed("redo", redo_objection),
             to_list,
             menu_exit(),
-            MessageHandler(filters.PHOTO, added_photo),
-            MessageHandler(filters.ALL & ~filters.COMMAND, not_a_photo),
+            MessageHandler(text | filters.PHOTO, typed_objection),
+            MessageHandler(filters.ALL & ~filters.COMMAND, not_for_objection),
         ],
     }
     return conversation(

@@ -1258,12 +1258,12 @@ async def typed_phone(update: Update, context: BotContext) -> int | None:
         return await advance(update, context, draft, PHONE)
     draft.pending_phone = phone
     draft.phone_verified = False
-    sent = await phone_check.send_code(update, context, phone)
-    if sent is phone_check.Sent.REFUSED:
-        await ask_phone(update, context)
+    sending = await phone_check.send_code(update, context, phone)
+    if sending.sent is phone_check.Sent.REFUSED:
+        await asking(update, context, PHONE, sending.note)
         return PHONE
-    ask = ask_phone_code if sent is phone_check.Sent.SENT else ask_earlier_code
-    return await go(update, context, draft, PHONE_CODE, push=PHONE, ask=ask)
+    ask = ask_phone_code if sending.sent is phone_check.Sent.SENT else ask_earlier_code
+    return await go(update, context, draft, PHONE_CODE, push=PHONE, ask=ask, note=sending.note)
 
 
 async def typed_code(update: Update, context: BotContext) -> int:
@@ -1289,8 +1289,9 @@ async def resend_code(update: Update, context: BotContext) -> int:
     draft = draft_of(context)
     if draft.pending_phone is None:
         return await go(update, context, draft, PHONE, push=None)
-    sent = await phone_check.send_code(update, context, draft.pending_phone)
-    await (ask_phone_code if sent is phone_check.Sent.SENT else ask_earlier_code)(update, context)
+    sending = await phone_check.send_code(update, context, draft.pending_phone)
+    ask = ask_phone_code if sending.sent is phone_check.Sent.SENT else ask_earlier_code
+    await asking(update, context, PHONE_CODE, sending.note, ask)
     return PHONE_CODE
 
 

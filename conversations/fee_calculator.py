@@ -60,6 +60,11 @@ def cancel_row(*, back: bool = True) -> list[InlineKeyboardButton]:
     return [*row, InlineKeyboardButton(_("Cancel"), callback_data=CANCEL)]
 
 
+def noted(note: str | None, text: str) -> str:
+    """A refusal's reason and the question on one message."""
+    return f"{note}\n\n{text}" if note else text
+
+
 def marked(label: str, is_chosen: bool) -> str:
     return f"✓ {label}" if is_chosen else label
 
@@ -70,11 +75,13 @@ async def start(update: Update, context: BotContext) -> int:
     return await ask_phase(update, context)
 
 
-async def ask_phase(update: Update, context: BotContext) -> int:
+async def ask_phase(update: Update, context: BotContext, note: str | None = None) -> int:
     phase = values(context).get("phase")
     await say(
         update,
-        _("Let us calculate the connection fee. How many phases? Most homes use 1 phase."),
+        noted(
+            note, _("Let us calculate the connection fee. How many phases? Most homes use 1 phase.")
+        ),
         InlineKeyboardMarkup(
             [
                 [
@@ -103,7 +110,7 @@ async def choose_phase(update: Update, context: BotContext) -> int:
     return await ask_power(update, context)
 
 
-async def ask_power(update: Update, context: BotContext) -> int:
+async def ask_power(update: Update, context: BotContext, note: str | None = None) -> int:
     chosen = values(context)
     phase = Phase(chosen.get("phase", 1))
     text = _(quote_text.POWER_QUESTIONS[phase]).format(
@@ -114,7 +121,7 @@ async def ask_power(update: Update, context: BotContext) -> int:
         earlier = format_number(Decimal(chosen["power_kw"]))
         text += "\n\n" + _(EARLIER_ANSWER).format(value=earlier)
         rows.append([InlineKeyboardButton(f"✓ {earlier}", callback_data=KEEP)])
-    await say(update, text, InlineKeyboardMarkup([*rows, cancel_row()]))
+    await say(update, noted(note, text), InlineKeyboardMarkup([*rows, cancel_row()]))
     values(context)[ASKED] = POWER
     return POWER
 
@@ -134,28 +141,27 @@ async def accept_power(update: Update, context: BotContext, typed: str) -> int:
         power = identifiers.parse_power_kw(typed)
         quote_fee(ConnectionRequest(phase=phase, power_kw=power), on=today().date())
     except identifiers.IdentifierError as error:
-        await say(update, "⚠️ " + reason_text(error))
-        return await ask_power(update, context)
+        return await ask_power(update, context, "⚠️ " + reason_text(error))
     except FeeError as error:
-        await say(update, "⚠️ " + quote_text.fee_error(error, phase))
-        return await ask_power(update, context)
+        return await ask_power(update, context, "⚠️ " + quote_text.fee_error(error, phase))
     values(context)["power_kw"] = str(power)
     return await ask_district(update, context)
 
 
-async def ask_district(update: Update, context: BotContext) -> int:
+async def ask_district(update: Update, context: BotContext, note: str | None = None) -> int:
     earlier = values(context).get("district")
     rows = (
         [[InlineKeyboardButton(f"✓ {earlier}", callback_data=CB + "district:" + earlier)]]
         if earlier
         else []
     )
+    question = _(
+        "Some districts have discounts. Type the city or district of the object (e.g. Şuşa), "
+        "or press «Skip»:"
+    )
     await say(
         update,
-        _(
-            "Some districts have discounts. Type the city or district of the object (e.g. Şuşa), "
-            "or press «Skip»:"
-        ),
+        noted(note, question),
         InlineKeyboardMarkup(
             [
                 *rows,
@@ -186,8 +192,8 @@ async def type_district(update: Update, context: BotContext) -> int:
     if len(matches) == 1:
         return await district_chosen(update, context, matches[0])
     if not matches:
-        await say(update, "⚠️ " + _("I could not find such a city or district."))
-        return await ask_district(update, context)
+        note = "⚠️ " + _("I could not find such a city or district.")
+        return await ask_district(update, context, note)
     rows = [
         [InlineKeyboardButton(d.name, callback_data=CB + "district:" + d.name)] for d in matches
     ]
@@ -206,15 +212,11 @@ async def press_district(update: Update, context: BotContext) -> int:
 
 async def district_chosen(update: Update, context: BotContext, district: District) -> int:
     if district.is_nakhchivan:
-        await say(
-            update,
-            "⚠️ "
-            + _(
-                "The Nakhchivan Autonomous Republic is supplied by its own energy service "
-                "(Naxçıvan Enerji), not by Azərişıq."
-            ),
+        note = "⚠️ " + _(
+            "The Nakhchivan Autonomous Republic is supplied by its own energy service "
+            "(Naxçıvan Enerji), not by Azərişıq."
         )
-        return await ask_district(update, context)
+        return await ask_district(update, context, note)
     values(context)["district"] = district.name
     return await show_quote(update, context)
 
@@ -224,7 +226,7 @@ async def skip_district(update: Update, context: BotContext) -> int:
     return await show_quote(update, context)
 
 
-async def show_quote(update: Update, context: BotContext) -> int:
+async def show_quote(update: Update, context: BotContext, note: str | None = None) -> int:
     chosen = values(context)
     quote = quote_fee(
         ConnectionRequest(
@@ -234,7 +236,7 @@ async def show_quote(update: Update, context: BotContext) -> int:
         ),
         on=today().date(),
     )
-    text = quote_text.render(quote)
+    text = noted(note, quote_text.render(quote))
     if quote.request.district:
         text += "\n" + _("District: {district}.").format(district=quote.request.district)
     await say(
@@ -273,10 +275,11 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 async def wrong_kind(update: Update, context: BotContext) -> int:
     """Anything the current question cannot take: say so and ask again."""
+    note = None
     if update.callback_query is not None:
         await answer_once(update.callback_query, _("This button is no longer active."))
     else:
-        await say(update, "⚠️ " + _("Please answer the question below."))
+        note = "⚠️ " + _("Please answer the question below.")
     chosen = values(context)
     if ASKED not in chosen:  # values stored before ASKED was: the furthest question reached
         chosen[ASKED] = (
@@ -284,7 +287,7 @@ async def wrong_kind(update: Update, context: BotContext) -> int:
             else POWER if "phase" in chosen else PHASE
         )  # fmt: skip
     asked = {PHASE: ask_phase, POWER: ask_power, DISTRICT: ask_district, RESULT: show_quote}
-    return await asked.get(chosen[ASKED], ask_phase)(update, context)
+    return await asked.get(chosen[ASKED], ask_phase)(update, context, note)
 
 
 def build() -> ConversationHandler[BotContext]:

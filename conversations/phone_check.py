@@ -2,7 +2,7 @@
 
 Asking for a code goes through the caps of :mod:`storage.phone_verifications` (SMS pumping): a
 refusal says which limit and when the citizen can try again (in minutes, or the Baku time of
-today or tomorrow); the dialogue then asks its question again.
+today or tomorrow); the dialogue says it on the message of its question, asked again.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Final
 from telegram import Update
 
 from chat.context import BotContext
-from chat.queries import say
 from delivery import notices
 from i18n import BAKU, N_, _, current_locale
 from observability import SMS_CODES
@@ -76,9 +75,21 @@ def refusal_text(capped: Capped, now: datetime) -> str:
     return f"{reason} {_(TRY_AGAIN).format(when=retry_when(capped.retry_at, now))}"
 
 
-async def send_code(update: Update, context: BotContext, phone: str, *, sms: bool = True) -> Sent:
-    """Issue a code and queue its SMS, unless too soon or capped (then say why).
+@dataclass(frozen=True, slots=True)
+class Sending:
+    """What :func:`send_code` did, and the reason to say with the next question (no new code)."""
 
+    sent: Sent
+    #: why no new code went out ("⚠️ …"), for the question's message; None when one did
+    note: str | None = None
+
+
+async def send_code(
+    update: Update, context: BotContext, phone: str, *, sms: bool = True
+) -> Sending:
+    """Issue a code and queue its SMS, unless too soon or capped (then the reason, unsaid).
+
+    The caller says the reason on its question's message: one message per question.
     ``sms=False`` (the acts dialogue, for a number not on file) issues a decoy: counted by the
     caps like a code, answered the same, but nothing is sent.
     """
@@ -100,20 +111,15 @@ async def send_code(update: Update, context: BotContext, phone: str, *, sms: boo
             )
     if isinstance(outcome, TooSoon):
         SMS_CODES.labels("too_soon").inc()
-        await say(
-            update,
-            "⚠️ "
-            + _(
-                "A code was sent less than a minute ago. You can ask for a new one in "
-                "{seconds} seconds."
-            ).format(seconds=outcome.seconds_left),
-        )
-        return Sent.TOO_SOON
+        reason = _(
+            "A code was sent less than a minute ago. You can ask for a new one in "
+            "{seconds} seconds."
+        ).format(seconds=outcome.seconds_left)
+        return Sending(Sent.TOO_SOON, "⚠️ " + reason)
     if isinstance(outcome, Capped):
         SMS_CODES.labels(outcome.cap.value).inc()
         log.info("phone check: a code was refused by the cap %s", outcome.cap.value)
-        await say(update, "⚠️ " + refusal_text(outcome, now))
-        return Sent.REFUSED
+        return Sending(Sent.REFUSED, "⚠️ " + refusal_text(outcome, now))
     SMS_CODES.labels("sent" if sms else "decoy").inc()
     if outcome.alarm is not None:
         log.warning(
@@ -123,7 +129,7 @@ async def send_code(update: Update, context: BotContext, phone: str, *, sms: boo
             outcome.alarm,
             "; no more codes until 00:00 Baku time" if outcome.alarm >= 100 else "",
         )
-    return Sent.SENT
+    return Sending(Sent.SENT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Final
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from delivery import payment_text
 from delivery.notices import sms_text
 from delivery.objection_buttons import answer_buttons
 from domain.acts import ActStatus, Reminder, sms_allowed_from
@@ -46,8 +47,12 @@ STATUS_TEXTS: Final[dict[ActStatus, str]] = {
     ActStatus.CANCELLED: N_("Act {number} has been cancelled. You do not need to pay it."),
 }
 LATE_REMINDER: Final = N_("Reminder: {amount} for act {number} is due by {due}.")
-REGISTERED_SMS: Final = N_("Azərişıq: act {number}, subscriber {code}: pay {amount} by {due}.")
-REMINDER_SMS: Final = N_("Azərişıq: act {number}: pay {amount} by {due}.")
+REGISTERED_SMS: Final = N_(
+    "Azərişıq: act {number}, subscriber {code}: pay {amount} by {due} (app, bank, terminal)."
+)
+REMINDER_SMS: Final = N_(
+    "Azərişıq: act {number}, code {code}: pay {amount} by {due} (app, bank, terminal)."
+)
 STATUS_SMS: Final[dict[ActStatus, str]] = {
     ActStatus.PAID: N_("Azərişıq: act {number} is paid. Thank you."),
     ActStatus.DISCONNECTED: N_("Azərişıq: act {number} unpaid; supply at {code} disconnected."),
@@ -78,6 +83,11 @@ def fill(message: str, act: ViolationAct, locale: str, *, sms: bool = False) -> 
         due=format_date(act.due_on, locale),
     )
     return sms_text(text) if sms else text
+
+
+def with_payment(text: str, act: ViolationAct, locale: str) -> str:
+    """``text`` and then the reference and where to pay (nothing when nothing is left)."""
+    return "\n".join([text, *payment_text.act_lines(act, locale)])
 
 
 async def queue_act_notice(
@@ -124,7 +134,7 @@ async def queue_registered(session: AsyncSession, act: ViolationAct, *, now: dat
         session,
         act,
         "registered",
-        telegram=lambda locale: fill(REGISTERED, act, locale),
+        telegram=lambda locale: with_payment(fill(REGISTERED, act, locale), act, locale),
         sms=lambda locale: fill(REGISTERED_SMS, act, locale, sms=True),
         now=now,
     )
@@ -134,7 +144,8 @@ async def queue_reminder(
     session: AsyncSession, act: ViolationAct, reminder: Reminder, *, now: datetime
 ) -> int:
     def telegram(locale: str) -> str:
-        return fill(REMINDERS[reminder], act, locale) + "\n" + translate(AFTER_DUE_DATE, locale)
+        text = with_payment(fill(REMINDERS[reminder], act, locale), act, locale)
+        return text + "\n" + translate(AFTER_DUE_DATE, locale)
 
     return await queue_act_notice(
         session,
@@ -152,7 +163,8 @@ async def queue_late_reminder(
     """A reminder whose day passed while no process ran: same key (so once), a dateless text."""
 
     def telegram(locale: str) -> str:
-        return fill(LATE_REMINDER, act, locale) + "\n" + translate(AFTER_DUE_DATE, locale)
+        text = with_payment(fill(LATE_REMINDER, act, locale), act, locale)
+        return text + "\n" + translate(AFTER_DUE_DATE, locale)
 
     return await queue_act_notice(
         session,

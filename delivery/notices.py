@@ -12,6 +12,7 @@ from typing import Final
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from delivery import payment_text
 from domain.application_status import ApplicationStatus, payment_deadline
 from domain.sms import transliterate
 from i18n import BAKU, DEFAULT_LOCALE, N_, format_date, format_money, translate
@@ -117,7 +118,10 @@ DEADLINE_PASSED_SMS = N_(
     "Azərişıq: application {number} is closed: the fee was not paid in time. Please apply again."
 )
 STATUS_SMS = N_("Azərişıq: application {number}: {status}.")
-STATUS_SMS_PAYMENT = N_("Azərişıq: application {number}: pay {amount} by {deadline}.")
+STATUS_SMS_PAYMENT = N_(
+    "Azərişıq: application {number}: pay {amount} by {deadline} on e-gov.az or at ASAN."
+)
+STATUS_SMS_FREE = N_("Azərişıq: application {number}: the connection is free, nothing to pay.")
 STATUS_EMAIL_SUBJECT = N_("Your connection application {number}: {status}")
 
 
@@ -137,6 +141,8 @@ def status_text(application: Application, change: ApplicationStatusChange, local
     explanation = STATUS_EXPLANATIONS.get(status)
     if change.actor == DEADLINE_ACTOR:
         return "\n".join([*lines, translate(DEADLINE_PASSED, locale)])
+    if status == ApplicationStatus.PAID and application.fee_amount <= 0:
+        explanation = payment_text.NOTHING_TO_PAY  # never "we have received your payment"
     if explanation:
         lines.append(
             translate(explanation, locale).format(
@@ -145,6 +151,8 @@ def status_text(application: Application, change: ApplicationStatusChange, local
                 comment=change.comment or "",
             )
         )
+    if status == ApplicationStatus.PAYMENT_PENDING:
+        lines += payment_text.application_lines(application, locale)
     if change.comment and status != ApplicationStatus.REJECTED:
         lines.append(translate(STATUS_COMMENT, locale).format(comment=change.comment))
     return "\n".join(lines)
@@ -162,6 +170,8 @@ def status_sms(application: Application, change: ApplicationStatusChange, locale
             + " AZN",
             deadline=format_date(payment_deadline(baku_day(change.changed_at)), locale),
         )
+    elif status == ApplicationStatus.PAID and application.fee_amount <= 0:
+        text = translate(STATUS_SMS_FREE, locale).format(number=application.number)
     else:
         text = translate(STATUS_SMS, locale).format(
             number=application.number, status=status_label(status, locale)

@@ -3,7 +3,9 @@
 Registered → under review → technical conditions → payment pending → paid → installation →
 connected. Rejection (with a reason) is possible from every open status; the citizen may
 withdraw only before paying. Within 400 m of a power centre no technical conditions are
-needed (REFERENCE.md §3), so *under review* may go straight to *payment pending*.
+needed (REFERENCE.md §3), so *under review* may go straight to *payment pending*. A connection
+whose fee is 0 (``free``: 1 phase in the liberated territories from 2026) has nothing to pay: it
+skips *payment pending* and goes on as *paid*.
 """
 
 from __future__ import annotations
@@ -65,28 +67,39 @@ def parse_status(value: str) -> ApplicationStatus | None:
         return None
 
 
-def allowed_targets(current: ApplicationStatus) -> tuple[ApplicationStatus, ...]:
-    """Every status ``current`` may change to, in the order staff see them."""
+def allowed_targets(
+    current: ApplicationStatus, *, free: bool = False
+) -> tuple[ApplicationStatus, ...]:
+    """Every status ``current`` may change to, in the order staff see them; for a ``free``
+    connection *paid* takes the place of *payment pending*."""
     if current in FINAL:
         return ()
-    targets = [*FORWARD.get(current, ()), S.REJECTED]
+    forward = FORWARD.get(current, ())
+    if free:
+        forward = tuple(dict.fromkeys(S.PAID if t == S.PAYMENT_PENDING else t for t in forward))
+    targets = [*forward, S.REJECTED]
     if current in WITHDRAWABLE:
         targets.append(S.WITHDRAWN)
     return tuple(targets)
 
 
 def check_transition(
-    current: ApplicationStatus, target: str, *, comment: str | None
+    current: ApplicationStatus, target: str, *, comment: str | None, free: bool = False
 ) -> ApplicationStatus:
-    """The target status if the change is allowed; TransitionError otherwise."""
+    """The target status if the change is allowed; TransitionError otherwise.
+
+    For a ``free`` connection *payment pending* means *paid*: nobody is asked to pay 0.
+    """
     status = parse_status(target)
     if status is None:
         raise TransitionError("unknown_status", current, target)
+    if free and status == S.PAYMENT_PENDING:
+        status = S.PAID
     if status == current:
         raise TransitionError("same_status", current, target)
     if current in FINAL:
         raise TransitionError("final", current, target)
-    if status not in allowed_targets(current):
+    if status not in allowed_targets(current, free=free):
         raise TransitionError("illegal", current, target)
     if comment is not None and len(comment) > COMMENT_MAX:
         raise TransitionError("too_long", current, target)

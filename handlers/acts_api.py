@@ -19,7 +19,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -34,35 +34,44 @@ from domain.acts import (
     ActStatus,
     ActTransitionError,
     Load,
-    LoadKind,
-    ViolationType,
     act_facts,
     allowed_act_targets,
     calculation_record,
     days_left,
     objection_answer_due,
 )
-from domain.application_status import COMMENT_MAX
 from domain.districts import find_district
 from domain.identifiers import IdentifierError, parse_mobile_phone, parse_subscriber_code
 from domain.objections import objection_state
 from domain.recalculation import ActFacts, Recalculation, default_rules
+from handlers.act_models import (
+    ACT_NUMBER,
+    ACT_NUMBER_MAX,
+    AMOUNT_MAX,
+    POWER_MAX_W,
+    ActDetail,
+    ActRegistered,
+    ActRequest,
+    ActStatusChanged,
+    ActStatusChangeRequest,
+    LoadRequest,
+    PaymentRecorded,
+    PaymentRequest,
+    Subscriber,
+    SubscriberRequest,
+)
 from handlers.health import SERVICES
-from handlers.staff_api import (
-    _CONTROL,
-    ACTOR_MAX,
-    CONFLICTS,
-    PREFIX,
+from handlers.http_api import (
     ApiError,
     bad_field,
-    decimal_text,
     guarded,
     json_object,
-    printable,
+    parse,
+    parse_body,
     read_body,
-    text_field,
-    timestamp,
+    respond,
 )
+from handlers.staff_api import CONFLICTS, PREFIX, decimal_text, timestamp
 from storage import acts
 from storage.db import utcnow
 from storage.models import ActObjection, ActPayment, ActStatusChange, ViolationAct
@@ -75,19 +84,6 @@ PAYMENT_PATH: Final = f"{PREFIX}/acts/{{number}}/payment"
 ACT_STATUS_PATH: Final = f"{PREFIX}/acts/{{number}}/status"
 SUBSCRIBER_PATH: Final = f"{PREFIX}/subscribers/{{code}}"
 
-ACT_NUMBER_MAX: Final = 32
-ADDRESS_MAX: Final = 255
-LOADS_MAX: Final = 50
-INSPECTORS_MAX: Final = 10
-DESCRIPTION_MAX: Final = 100
-REFERENCE_MAX: Final = 64
-#: Larger than any household's loads (W, each and all together) we would believe.
-POWER_MAX_W: Final = Decimal(1_000_000)
-#: kWh already billed: more than 1 MW all day for 11 years.
-KWH_MAX: Final = Decimal(100_000_000)
-#: One payment, and all payments of an act together (AZN); no act comes near it (1 MW for the
-#: 3-year limitation period is under 4 million AZN), and sums stay far inside Numeric(12, 2).
-AMOUNT_MAX: Final = Decimal("10000000.00")
 CENT: Final = Decimal("0.01")
 #: The detection and issue days: from 2000 (anything earlier is a typo; there is no tariff for
 #: it either). The last inspection and the account opening may lie further back (the period
@@ -98,22 +94,12 @@ PAID_AT_MIN: Final = datetime(2000, 1, 1, tzinfo=UTC)
 #: How far another system's clock may run ahead of ours ("now" there is not future here).
 CLOCK_SKEW: Final = timedelta(minutes=5)
 
-ACT_FIELDS: Final = frozenset(
-    {
-        "number", "subscriber_code", "address", "district", "consumer_phone", "detected_on",
-        "last_inspection_on", "account_opened_on", "issued_on", "violation_type", "loads",
-        "signed", "inspectors", "already_billed_kwh", "rule_set", "actor",
-    }
-)  # fmt: skip
-LOAD_FIELDS: Final = frozenset({"kind", "power_w", "description"})
-PAYMENT_FIELDS: Final = frozenset({"amount", "paid_at", "reference", "actor"})
-STATUS_FIELDS: Final = frozenset({"status", "comment", "actor"})
-SUBSCRIBER_FIELDS: Final = frozenset({"phone", "address", "district"})
-
-_ACT_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9/-]*")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_MONEY = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?")
-_DECIMAL = re.compile(r"[0-9]{1,9}(\.[0-9]{1,3})?")
+ACT_FIELDS: Final = frozenset(ActRequest.model_fields)
+LOAD_FIELDS: Final = frozenset(LoadRequest.model_fields)
+PAYMENT_FIELDS: Final = frozenset(PaymentRequest.model_fields)
+STATUS_FIELDS: Final = frozenset(ActStatusChangeRequest.model_fields)
+SUBSCRIBER_FIELDS: Final = frozenset(SubscriberRequest.model_fields)
+_ACT_NUMBER = re.compile(ACT_NUMBER)
 
 
 def act_not_found(number: str) -> ApiError:
@@ -127,77 +113,16 @@ def invalid(name: str, message: str) -> ApiError:
     return bad_field("invalid_field", name, message)
 
 
-def short_text(body: Mapping[str, Any], name: str, limit: int, *, required: bool) -> str | None:
-    value = text_field(body, name, required=required)
-    if value is None:
-        return None
-    value = " ".join(value.split())
-    if not 1 <= len(value) <= limit or not printable(value, _CONTROL):
-        raise invalid(name, f"{name}: 1..{limit} printable characters")
-    return value
-
-
-def required_text(body: Mapping[str, Any], name: str, limit: int) -> str:
-    value = short_text(body, name, limit, required=True)
-    assert value is not None
-    return value
-
-
-def day_field(
-    body: Mapping[str, Any], name: str, *, required: bool, earliest: date, latest: date
-) -> date | None:
-    """A YYYY-MM-DD day from ``earliest`` to ``latest``."""
-    value = text_field(body, name, required=required)
-    if value is None:
-        return None
-    try:
-        if not _DATE.fullmatch(value.strip()):
-            raise ValueError("not YYYY-MM-DD")
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        raise invalid(name, f"{name}: a date as YYYY-MM-DD") from None
-    if day > latest:
+def day_bounds(name: str, day: date | None, *, earliest: date, latest: date) -> date | None:
+    """``day`` if it lies from ``earliest`` to ``latest``."""
+    if day is not None and day > latest:
         raise invalid(name, f"{name}: not in the future")
-    if day < earliest:
+    if day is not None and day < earliest:
         raise invalid(name, f"{name}: not before {earliest.isoformat()}")
     return day
 
 
-def decimal_field(
-    body: Mapping[str, Any],
-    name: str,
-    pattern: re.Pattern[str],
-    *,
-    required: bool,
-    label: str | None = None,
-) -> Decimal | None:
-    """A decimal given as a JSON string (``"12.50"``) or number; never a float's rounding.
-
-    ``label`` names the field in errors when it sits inside a list (``loads[2].power_w``).
-    """
-    label = label or name
-    if name not in body or (body[name] is None and not required):
-        if required:
-            raise bad_field("missing_field", label, f"{label} is required")
-        return None
-    value = body[name]
-    raw = str(value).strip() if isinstance(value, str | int) and type(value) is not bool else None
-    if isinstance(value, float):
-        raw = repr(value)
-    if raw is None or not pattern.fullmatch(raw):
-        raise invalid(label, f'{label}: a non-negative decimal like "12.50"')
-    try:
-        return Decimal(raw)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-        raise invalid(label, f"{label}: not a decimal") from None
-
-
-def actor_field(body: Mapping[str, Any]) -> str:
-    return required_text(body, "actor", ACTOR_MAX)
-
-
-def phone_field(body: Mapping[str, Any], name: str) -> str | None:
-    value = text_field(body, name, required=False)
+def phone_value(value: str | None, name: str) -> str | None:
     if value is None:
         return None
     try:
@@ -206,8 +131,7 @@ def phone_field(body: Mapping[str, Any], name: str) -> str | None:
         raise invalid(name, f"{name}: an Azerbaijani mobile number, e.g. +994501234567") from None
 
 
-def district_field(body: Mapping[str, Any], *, required: bool) -> str | None:
-    value = short_text(body, "district", 100, required=required)
+def district_value(value: str | None) -> str | None:
     if value is None:
         return None
     district = find_district(value)
@@ -225,52 +149,6 @@ def code_value(raw: str, name: str = "subscriber_code") -> str:
         raise invalid(name, f"{name}: 15 digits") from None
 
 
-def loads_field(body: Mapping[str, Any]) -> tuple[Load, ...]:
-    value = body.get("loads")
-    if not isinstance(value, list) or not 1 <= len(value) <= LOADS_MAX:
-        raise invalid("loads", f"loads: a list of 1..{LOADS_MAX} loads found")
-    loads: list[Load] = []
-    for index, item in enumerate(value):
-        name = f"loads[{index}]"
-        if not isinstance(item, dict) or set(item) - LOAD_FIELDS:
-            raise invalid(name, f"{name}: an object with kind, power_w and description")
-        try:
-            kind = LoadKind(str(item.get("kind")))
-        except ValueError:
-            raise invalid(name, f"{name}.kind: one of {', '.join(LoadKind)}") from None
-        power = decimal_field(item, "power_w", _DECIMAL, required=True, label=f"{name}.power_w")
-        assert power is not None
-        if not 0 < power <= POWER_MAX_W:
-            raise invalid(
-                f"{name}.power_w", f"{name}.power_w: more than 0 and at most {POWER_MAX_W} W"
-            )
-        description = short_text(item, "description", DESCRIPTION_MAX, required=False) or ""
-        loads.append(Load(kind, power, description))
-    if sum(load.power_w for load in loads) > POWER_MAX_W:
-        raise invalid("loads", f"loads: at most {POWER_MAX_W} W together")
-    return tuple(loads)
-
-
-def inspectors_field(body: Mapping[str, Any]) -> list[str]:
-    value = body.get("inspectors")
-    if not isinstance(value, list) or not 1 <= len(value) <= INSPECTORS_MAX:
-        raise invalid("inspectors", f"inspectors: a list of 1..{INSPECTORS_MAX} names")
-    names = []
-    for item in value:
-        if not isinstance(item, str):
-            raise invalid("inspectors", "inspectors: names as strings")
-        names.append(required_text({"inspectors": item}, "inspectors", ACTOR_MAX))
-    return names
-
-
-def enum_field(body: Mapping[str, Any], name: str, values: type[ViolationType]) -> ViolationType:
-    raw = text_field(body, name, required=True) or ""
-    try:
-        return values(raw.strip().lower())
-    except ValueError:
-        raise invalid(name, f"{name}: one of {', '.join(values)}") from None
-
-
 # --------------------------------------------------------------------------- registration
 
 
@@ -284,34 +162,29 @@ def new_act(
     late is never due already. No day of the act may be after ``latest`` (default: today).
     """
     latest = latest or today
-    number = required_text(body, "number", ACT_NUMBER_MAX).upper()
-    if not _ACT_NUMBER.fullmatch(number):
-        raise invalid("number", "number: letters, digits, - and /")
-    code = code_value(required_text(body, "subscriber_code", 40))
-    district = district_field(body, required=True)
+    request = parse(ActRequest, body)
+    number = request.number.upper()
+    code = code_value(request.subscriber_code)
+    district = district_value(request.district)
     assert district is not None
     act_day = {"earliest": ACT_DAY_MIN, "latest": latest}
     history_day = {"earliest": HISTORY_DAY_MIN, "latest": latest}
-    detected_on = day_field(body, "detected_on", required=True, **act_day)
-    last_inspection_on = day_field(body, "last_inspection_on", required=True, **history_day)
+    detected_on = day_bounds("detected_on", request.detected_on, **act_day)
+    last_inspection_on = day_bounds("last_inspection_on", request.last_inspection_on, **history_day)
     assert detected_on is not None and last_inspection_on is not None
-    issued_on = day_field(body, "issued_on", required=False, **act_day) or detected_on
-    signed = body.get("signed")
-    if type(signed) is not bool:
-        raise invalid("signed", "signed: true, or false when the consumer refused to sign")
-    violation = enum_field(body, "violation_type", ViolationType)
-    loads = loads_field(body)
-    rule_set_id = short_text(body, "rule_set", 64, required=False)
+    issued_on = day_bounds("issued_on", request.issued_on, **act_day) or detected_on
+    account_opened_on = day_bounds("account_opened_on", request.account_opened_on, **history_day)
+    signed = request.signed
+    violation = request.violation_type
+    loads = tuple(Load(load.kind, load.power_w, load.description or "") for load in request.loads)
+    if sum(load.power_w for load in loads) > POWER_MAX_W:
+        raise invalid("loads", f"loads: at most {POWER_MAX_W} W together")
     rules = default_rules()
-    try:
-        rule_set = rules.rule_set(rule_set_id) if rule_set_id else rules.rule_set_on(detected_on)
-    except LookupError:
-        known = ", ".join(r.id for r in rules.rule_sets)
-        raise invalid("rule_set", f"rule_set: one of {known}") from None
+    rule_set = (
+        rules.rule_set(request.rule_set) if request.rule_set else rules.rule_set_on(detected_on)
+    )
     latitude = find_district(district).latitude  # type: ignore[union-attr]
-    billed = decimal_field(body, "already_billed_kwh", _DECIMAL, required=False)
-    if billed is not None and billed > KWH_MAX:
-        raise invalid("already_billed_kwh", f"already_billed_kwh: at most {KWH_MAX} kWh")
+    billed = request.already_billed_kwh
     facts = act_facts(
         violation=violation,
         loads=loads,
@@ -319,7 +192,7 @@ def new_act(
         last_inspection_on=last_inspection_on,
         issued_on=issued_on,
         latitude=latitude,
-        account_opened_on=day_field(body, "account_opened_on", required=False, **history_day),
+        account_opened_on=account_opened_on,
         already_billed_kwh=billed,
         registered_on=today,
     )
@@ -338,9 +211,9 @@ def new_act(
     act = ViolationAct(
         number=number,
         subscriber_code=code,
-        address=required_text(body, "address", ADDRESS_MAX),
+        address=request.address,
         district=district,
-        consumer_phone_e164=phone_field(body, "consumer_phone"),
+        consumer_phone_e164=phone_value(request.consumer_phone, "consumer_phone"),
         detected_on=detected_on,
         last_inspection_on=last_inspection_on,
         account_opened_on=facts.account_opened_on,
@@ -350,7 +223,7 @@ def new_act(
             for load in loads
         ],
         signed=signed,
-        inspectors=inspectors_field(body),
+        inspectors=list(request.inspectors),
         rule_set=calc.rule_set_id,
         amount=calc.total,
         calculation=calculation_record(calc, latitude=latitude),
@@ -359,7 +232,7 @@ def new_act(
         status=ActStatus.OPEN,
         created_at=utcnow(),
     )
-    return act, actor_field(body)
+    return act, request.actor
 
 
 def zero_amount_cause(calc: Recalculation, facts: ActFacts) -> tuple[str, str]:
@@ -376,7 +249,7 @@ def zero_amount_cause(calc: Recalculation, facts: ActFacts) -> tuple[str, str]:
 
 
 async def post_act(request: web.Request) -> web.Response:
-    body = json_object(await read_body(request), ACT_FIELDS)
+    body = json_object(await read_body(request))
     now = utcnow()
     act, actor = new_act(body, today=baku_today(now), latest=baku_today(now + CLOCK_SKEW))
     async with request.app[SERVICES].sessions.begin() as session:
@@ -397,7 +270,7 @@ async def post_act(request: web.Request) -> web.Response:
         body = {**await act_detail(session, act, now), "notices_queued": queued}
     log.info("Act %s registered by %s: %s AZN, %d notices", act.number, actor, act.amount, queued)
     location = f"{ACTS_PATH}/{quote(act.number, safe='')}"  # a "/" in the number is %2F
-    return web.json_response(body, status=201, headers={"Location": location})
+    return respond(ActRegistered, body, status=201, headers={"Location": location})
 
 
 # --------------------------------------------------------------------------- representation
@@ -495,23 +368,16 @@ async def get_act(request: web.Request) -> web.Response:
         act = await acts.by_number(session, number)
         if act is None:
             raise act_not_found(number)
-        return web.json_response(await act_detail(session, act, utcnow()))
+        return respond(ActDetail, await act_detail(session, act, utcnow()))
 
 
 # --------------------------------------------------------------------------- payment and status
 
 
-def moment_field(body: Mapping[str, Any], name: str, now: datetime) -> datetime:
-    """An ISO 8601 date-time with its offset, from :data:`PAID_AT_MIN` until now (UTC)."""
-    value = text_field(body, name, required=False)
-    if value is None:
+def moment_bounds(name: str, moment: datetime | None, now: datetime) -> datetime:
+    """The moment (UTC; default: now), from :data:`PAID_AT_MIN` until now."""
+    if moment is None:
         return now
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise invalid(name, f"{name}: an ISO 8601 date-time") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise invalid(name, f"{name}: with its offset, e.g. 2026-03-01T09:00:00+04:00")
     try:
         moment = moment.astimezone(UTC)
     except OverflowError:  # year 1 or 9999 moved by its offset: far outside the bounds anyway
@@ -523,59 +389,74 @@ def moment_field(body: Mapping[str, Any], name: str, now: datetime) -> datetime:
     return moment
 
 
+async def record_act_payment(
+    session: AsyncSession,
+    number: str,
+    *,
+    amount: Decimal,
+    paid_at: datetime,
+    reference: str,
+    actor: str,
+    now: datetime,
+) -> tuple[acts.PaymentRecorded, int]:
+    """Record a payment of act ``number`` (idempotent by ``reference``) and, paid in full, queue
+    the paid notice; an :class:`ApiError` for what cannot be paid. Staff (``POST .../payment``)
+    and the payment gateway's callback both pay this way."""
+    act = await acts.by_number(session, number)
+    if act is None:
+        raise act_not_found(number)
+    if act.status == ActStatus.CANCELLED:
+        raise ApiError(409, "cancelled", f"act {number} is cancelled; nothing to pay")
+    if paid_at.astimezone(BAKU).date() < act.issued_on:
+        raise ApiError(
+            422, "before_act", f"paid_at: before the act was issued ({act.issued_on})",
+            field="paid_at",
+        )  # fmt: skip
+    try:
+        recorded = await acts.record_payment(
+            session, number, amount=amount, paid_at=paid_at, reference=reference, actor=actor,
+            paid_max=AMOUNT_MAX,
+        )  # fmt: skip
+    except acts.PaymentLimit:
+        raise ApiError(
+            422,
+            "too_much_paid",
+            f"amount: the act's payments would add up to more than {AMOUNT_MAX} AZN",
+            field="amount",
+        ) from None
+    except acts.PaymentConflict:
+        raise ApiError(
+            409, "reference_reused", f"payment {reference} was recorded with another amount"
+        ) from None
+    except IntegrityError:  # the same new reference, recorded by a concurrent request
+        raise ApiError(
+            409, "concurrent_payment", f"payment {reference} is being recorded; retry"
+        ) from None
+    queued = 0
+    if recorded.paid_in_full is not None:
+        queued = await act_notices.queue_status_changed(
+            session, recorded.act, ActStatus.PAID, now=now
+        )
+    return recorded, queued
+
+
 async def post_payment(request: web.Request) -> web.Response:
     number = path_act_number(request)
-    body = json_object(await read_body(request), PAYMENT_FIELDS)
+    payment = parse_body(PaymentRequest, await read_body(request))
     now = utcnow()
-    amount = decimal_field(body, "amount", _MONEY, required=True)
-    assert amount is not None
-    if not 0 < amount <= AMOUNT_MAX:
-        raise invalid("amount", f"amount: more than 0 and at most {AMOUNT_MAX} AZN")
-    reference = required_text(body, "reference", REFERENCE_MAX)
-    paid_at = moment_field(body, "paid_at", now)
-    actor = actor_field(body)
+    amount, reference, actor = payment.amount, payment.reference, payment.actor
+    paid_at = moment_bounds("paid_at", payment.paid_at, now)
     async with request.app[SERVICES].sessions.begin() as session:
-        act = await acts.by_number(session, number)
-        if act is None:
-            raise act_not_found(number)
-        if act.status == ActStatus.CANCELLED:
-            raise ApiError(409, "cancelled", f"act {number} is cancelled; nothing to pay")
-        if paid_at.astimezone(BAKU).date() < act.issued_on:
-            raise ApiError(
-                422, "before_act", f"paid_at: before the act was issued ({act.issued_on})",
-                field="paid_at",
-            )  # fmt: skip
-        try:
-            recorded = await acts.record_payment(
-                session, number, amount=amount, paid_at=paid_at, reference=reference, actor=actor,
-                paid_max=AMOUNT_MAX,
-            )  # fmt: skip
-        except acts.PaymentLimit:
-            raise ApiError(
-                422,
-                "too_much_paid",
-                f"amount: the act's payments would add up to more than {AMOUNT_MAX} AZN",
-                field="amount",
-            ) from None
-        except acts.PaymentConflict:
-            raise ApiError(
-                409, "reference_reused", f"payment {reference} was recorded with another amount"
-            ) from None
-        except IntegrityError:  # the same new reference, recorded by a concurrent request
-            raise ApiError(
-                409, "concurrent_payment", f"payment {reference} is being recorded; retry"
-            ) from None
-        queued = 0
-        if recorded.paid_in_full is not None:
-            queued = await act_notices.queue_status_changed(
-                session, recorded.act, ActStatus.PAID, now=now
-            )
+        recorded, queued = await record_act_payment(
+            session, number, amount=amount, paid_at=paid_at, reference=reference, actor=actor,
+            now=now,
+        )  # fmt: skip
         body = {
             **await act_detail(session, recorded.act, now),
             "payment_recorded": recorded.new,
             "notices_queued": queued,
         }
-    return web.json_response(body, status=201 if recorded.new else 200)
+    return respond(PaymentRecorded, body, status=201 if recorded.new else 200)
 
 
 def act_refusal(error: ActTransitionError) -> ApiError:
@@ -598,12 +479,8 @@ def act_refusal(error: ActTransitionError) -> ApiError:
 
 async def post_act_status(request: web.Request) -> web.Response:
     number = path_act_number(request)
-    body = json_object(await read_body(request), STATUS_FIELDS)
-    target = required_text(body, "status", 16)
-    comment = text_field(body, "comment", required=False)
-    if comment is not None and len(comment) > COMMENT_MAX:
-        raise invalid("comment", f"comment: at most {COMMENT_MAX} characters")
-    actor = actor_field(body)
+    change = parse_body(ActStatusChangeRequest, await read_body(request))
+    target, comment, actor = change.status, change.comment, change.actor
     now = utcnow()
     async with request.app[SERVICES].sessions.begin() as session:
         try:
@@ -620,7 +497,7 @@ async def post_act_status(request: web.Request) -> web.Response:
         )
         body = {**await act_detail(session, done.act, now), "notices_queued": queued}
     log.info("Act %s: %s → %s by %s", number, done.change.from_status, target, actor)
-    return web.json_response(body)
+    return respond(ActStatusChanged, body)
 
 
 # --------------------------------------------------------------------------- subscribers
@@ -631,16 +508,14 @@ async def put_subscriber(request: web.Request) -> web.Response:
     if len(code) > 40:
         raise invalid("code", "code: 15 digits")
     code = code_value(code, "code")
-    body = json_object(await read_body(request), SUBSCRIBER_FIELDS)
-    if "phone" not in body:
-        raise bad_field("missing_field", "phone", "phone is required (null when unknown)")
-    phone = phone_field(body, "phone")
-    address = short_text(body, "address", ADDRESS_MAX, required=False)
-    district = district_field(body, required=False)
+    record = parse_body(SubscriberRequest, await read_body(request))
+    phone = phone_value(record.phone, "phone")
+    address = record.address
+    district = district_value(record.district)
     async with request.app[SERVICES].sessions.begin() as session:
         await acts.upsert_subscriber(session, code, phone=phone, address=address, district=district)
-    return web.json_response(
-        {"code": code, "phone": phone, "address": address, "district": district}
+    return respond(
+        Subscriber, {"code": code, "phone": phone, "address": address, "district": district}
     )
 
 

@@ -13,9 +13,17 @@ from chat.context import BotContext
 from chat.keyboards import main_menu
 from chat.queries import say
 from chat.telegram_text import pack, say_all
-from delivery.notices import status_label
-from domain.application_status import ApplicationStatus, TransitionError, can_withdraw
-from i18n import N_, _, current_locale, format_datetime, format_money
+from delivery import payment_text
+from delivery.notices import baku_day, status_label
+from domain.application_status import (
+    ApplicationStatus,
+    TransitionError,
+    can_withdraw,
+    payment_deadline,
+)
+from domain.payment_channels import connection_reference
+from i18n import N_, _, current_locale, format_date, format_datetime, format_money
+from integrations.payments import Invoice
 from storage import citizen_applications, status_changes
 from storage.models import Application, ApplicationStatusChange
 
@@ -80,11 +88,40 @@ def detail_messages(
         _("Last change: {when}").format(when=format_datetime(application.status_changed_at)),
         _("District: {district}").format(district=application.district),
         _("Connection fee: {amount}").format(amount=format_money(application.fee_amount)),
+        *payment_lines(application),
         "",
         _("History:"),
         *(f"• {history_line(change)}" for change in history),
     ]
     return pack(blocks)
+
+
+def awaits_payment(application: Application) -> bool:
+    return application.status == ApplicationStatus.PAYMENT_PENDING and application.fee_amount > 0
+
+
+def payment_lines(application: Application) -> list[str]:
+    """While the fee is awaited: how much, by when, the reference and where."""
+    if not awaits_payment(application):
+        return []
+    deadline = payment_deadline(baku_day(application.status_changed_at))
+    return [
+        _("To pay: {amount} by {deadline}.").format(
+            amount=format_money(application.fee_amount), deadline=format_date(deadline)
+        ),
+        *payment_text.application_lines(application, current_locale()),
+    ]
+
+
+async def payment_link(context: BotContext, application: Application) -> str | None:
+    if not awaits_payment(application):
+        return None
+    invoice = Invoice(
+        connection_reference(application.number),
+        application.fee_amount,
+        f"Azərişıq {application.number}",
+    )
+    return (await context.services.payments.offer(invoice)).link
 
 
 async def show(update: Update, context: BotContext, number: str) -> None:
@@ -96,17 +133,19 @@ async def show(update: Update, context: BotContext, number: str) -> None:
     if application is None:
         await reply(update, _(NOT_FOUND).format(number=number.strip().upper()[:20]))
         return
-    markup = None
+    rows = []
+    link = await payment_link(context, application)
+    if link:
+        rows.append([InlineKeyboardButton(_(payment_text.PAY_ONLINE), url=link)])
     if can_withdraw(ApplicationStatus(application.status)):
-        markup = InlineKeyboardMarkup(
+        rows.append(
             [
-                [
-                    InlineKeyboardButton(
-                        _("Withdraw"), callback_data=f"{CB}withdraw:{application.number}"
-                    )
-                ]
+                InlineKeyboardButton(
+                    _("Withdraw"), callback_data=f"{CB}withdraw:{application.number}"
+                )
             ]
         )
+    markup = InlineKeyboardMarkup(rows) if rows else None
     await say_all(update, detail_messages(application, history), markup or main_menu())
 
 

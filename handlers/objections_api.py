@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import date
 from typing import Any, Final
 
@@ -22,39 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery.objection_answers import ActionRefused, answer_objection
 from domain.acts import ActStatus, ActTransitionError, days_left
-from domain.objections import ANSWER_MAX, ANSWER_MIN, ActAction, Outcome
-from handlers.acts_api import (
-    _MONEY,
-    act_detail,
-    act_refusal,
-    actor_field,
-    baku_today,
-    decimal_field,
-    invalid,
-    money,
-    objection_item,
-    required_text,
-)
+from domain.objections import ANSWER_MIN, ActAction
+from handlers.acts_api import act_detail, act_refusal, baku_today, invalid, money, objection_item
 from handlers.health import SERVICES
-from handlers.staff_api import (
-    LIMIT_MAX,
-    PREFIX,
-    ApiError,
-    bad_parameter,
-    guarded,
-    json_object,
-    read_body,
-    text_field,
-    timestamp,
-)
+from handlers.http_api import ApiError, guarded, parse_body, parse_query, read_body, respond
+from handlers.objection_models import ActList, ActQuery, ObjectionAnswered, ObjectionAnswerRequest
+from handlers.staff_api import PREFIX, timestamp
 from storage import acts, objections
 from storage.db import utcnow
 from storage.models import ViolationAct
 
 ANSWER_PATH: Final = f"{PREFIX}/objections/{{receipt}}/answer"
 ACT_LIST_PATH: Final = f"{PREFIX}/acts"
-ANSWER_FIELDS: Final = frozenset({"outcome", "text", "actor", "act", "amount"})
-ACT_LIST_PARAMETERS: Final = ("overdue", "limit")
+ACT_LIST_PARAMETERS: Final = tuple(ActQuery.model_fields)
 RECEIPT: Final = re.compile(r"ET-[0-9]{4}-[0-9]{6}")
 REFUSED: Final[dict[str, tuple[int, str]]] = {
     "action_not_allowed": (422, "act: cancel only for upheld, recompute for upheld or partly"),
@@ -74,27 +53,13 @@ def path_receipt(request: web.Request) -> str:
     return receipt
 
 
-def choice(body: Mapping[str, Any], name: str, values: Any, *, required: bool) -> Any:
-    value = text_field(body, name, required=required)
-    if value is None:
-        return None
-    try:
-        return values(value.strip())
-    except ValueError:
-        listed = ", ".join(v.value for v in values)
-        raise invalid(name, f"{name}: one of {listed}") from None
-
-
 async def post_answer(request: web.Request) -> web.Response:
     receipt = path_receipt(request)
-    body = json_object(await read_body(request), ANSWER_FIELDS)
-    outcome: Outcome = choice(body, "outcome", Outcome, required=True)
-    text = required_text(body, "text", ANSWER_MAX).strip()
+    answer = parse_body(ObjectionAnswerRequest, await read_body(request))
+    outcome, actor, action, amount = answer.outcome, answer.actor, answer.act, answer.amount
+    text = answer.text.strip()
     if len(text) < ANSWER_MIN:
         raise invalid("text", f"text: at least {ANSWER_MIN} characters")
-    actor = actor_field(body)
-    action: ActAction | None = choice(body, "act", ActAction, required=False)
-    amount = decimal_field(body, "amount", _MONEY, required=False)
     if amount is not None and action != ActAction.RECOMPUTE:
         raise invalid("amount", "amount: only with act = recompute")
     now = utcnow()
@@ -124,7 +89,7 @@ async def post_answer(request: web.Request) -> web.Response:
             "act": await act_detail(session, found.act, now),
             "notices_queued": answered.queued,
         }
-    return web.json_response(result)
+    return respond(ObjectionAnswered, result)
 
 
 # --------------------------------------------------------------------------- overdue acts
@@ -160,29 +125,14 @@ async def owed_acts(
     return list(result.scalars())
 
 
-def flag(request: web.Request, name: str) -> bool | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return None
-    if raw not in ("true", "false"):
-        raise bad_parameter(name, f"{name}: true or false")
-    return raw == "true"
-
-
-def limit_parameter(request: web.Request) -> int:
-    raw = request.query.get("limit", str(LIMIT_MAX))
-    if not raw.isdigit() or not 1 <= int(raw) <= LIMIT_MAX:
-        raise bad_parameter("limit", f"limit: 1 to {LIMIT_MAX}")
-    return int(raw)
-
-
 async def list_acts(request: web.Request) -> web.Response:
-    overdue = flag(request, "overdue")
-    limit = limit_parameter(request)
+    query = parse_query(ActQuery, request.query)
+    overdue = None if query.overdue is None else query.overdue == "true"
+    limit = query.limit
     today = baku_today(utcnow())
     async with request.app[SERVICES].sessions() as session:
         found = await owed_acts(session, today, overdue=overdue, limit=limit)
-    return web.json_response({"items": [act_summary(act, today) for act in found]})
+    return respond(ActList, {"items": [act_summary(act, today) for act in found]})
 
 
 def routes(token: SecretStr | None) -> list[web.RouteDef]:

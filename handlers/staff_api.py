@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -36,9 +35,25 @@ from domain.application_status import (
     allowed_targets,
     parse_status,
 )
+from handlers.api_models import (
+    LIMIT_DEFAULT,
+    ApplicationDetail,
+    ApplicationPage,
+    ApplicationQuery,
+    StatusChanged,
+    StatusChangeRequest,
+)
 from handlers.health import SERVICES
+from handlers.http_api import (
+    ApiError,
+    bad_parameter,
+    guarded,
+    parse_body,
+    parse_query,
+    read_body,
+    respond,
+)
 from i18n import BAKU
-from observability.log_limits import LogLimit
 from storage import status_changes
 from storage.models import Application, ApplicationStatusChange
 
@@ -48,106 +63,17 @@ PREFIX: Final = "/api"
 LIST_PATH: Final = f"{PREFIX}/applications"
 DETAIL_PATH: Final = f"{PREFIX}/applications/{{number}}"
 STATUS_PATH: Final = f"{PREFIX}/applications/{{number}}/status"
-LIST_PARAMETERS: Final = ("status", "district", "since", "limit", "cursor")
-LIMIT_DEFAULT: Final = 50
-LIMIT_MAX: Final = 200
-MAX_BODY: Final = 16 * 1024
-ACTOR_MAX: Final = 64
-DISTRICT_MAX: Final = 100
 NUMBER_MAX: Final = 32
-BODY_FIELDS: Final = frozenset({"status", "comment", "actor"})
 # 409; other refusals: 422
 CONFLICTS: Final = frozenset({"illegal", "final", "same_status", "changed_meanwhile"})
 LABEL_LOCALE: Final = "az"
 
 _NUMBER = re.compile(r"[A-Za-z0-9-]+")
 _CURSOR = re.compile(r"[A-Za-z0-9_-]{1,200}")
-_LIMIT = re.compile(r"[0-9]{1,4}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-Handler = Callable[[web.Request], Awaitable[web.Response]]
-#: Anyone can send a bad token: one line a minute, with a count of the others (the process's
-#: staff API and acts API share it).
-BAD_TOKENS = LogLimit()
-
-
-class ApiError(Exception):
-    """A refusal answered as ``{"error": code, "message": ..., **extra}``."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        message: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(f"{status} {error}: {message}")
-        self.status = status
-        self.body: dict[str, Any] = {"error": error, "message": message, **extra}
-        self.headers = dict(headers or {})
-
-    def response(self) -> web.Response:
-        return web.json_response(self.body, status=self.status, headers=self.headers)
-
-
-def bad_parameter(name: str, message: str) -> ApiError:
-    return ApiError(400, "bad_parameter", message, parameter=name)
-
-
-def bad_field(error: str, name: str, message: str) -> ApiError:
-    return ApiError(400, error, message, field=name)
 
 
 def not_found(number: str) -> ApiError:
     return ApiError(404, "not_found", f"no application {number}")
-
-
-# --------------------------------------------------------------------------- auth
-
-
-def guarded(token: SecretStr | None, handler: Handler, parameters: Sequence[str] = ()) -> Handler:
-    """The handler behind the API switch, the bearer token and a query parameter whitelist."""
-    secret = token.get_secret_value().strip() if token is not None else ""
-    expected = secret.encode() if secret else None
-
-    async def guard(request: web.Request) -> web.Response:
-        try:
-            if expected is None:
-                raise ApiError(503, "staff_api_disabled", "STAFF_API_TOKEN is not set")
-            authorize(request, expected)
-            reject_unknown_parameters(request.query, parameters)
-            return await handler(request)
-        except ApiError as error:
-            return error.response()
-
-    return guard
-
-
-def authorize(request: web.Request, expected: bytes) -> None:
-    scheme, _, given = request.headers.get("Authorization", "").strip().partition(" ")
-    given_bytes = given.strip().encode("utf-8", "surrogatepass")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given_bytes, expected):
-        BAD_TOKENS.warning(
-            log, "staff-api-bad-token", "Staff API call without a valid token from %s",
-            request.remote,
-        )  # fmt: skip
-        raise ApiError(
-            401,
-            "unauthorized",
-            "send Authorization: Bearer <STAFF_API_TOKEN>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-def reject_unknown_parameters(query: MultiMapping[str], known: Sequence[str]) -> None:
-    for name in query:
-        if name not in known:
-            raise ApiError(400, "unknown_parameter", f"unknown parameter {name!r}", parameter=name)
-        if len(query.getall(name)) > 1:
-            raise bad_parameter(name, f"{name} given more than once")
 
 
 # --------------------------------------------------------------------------- list
@@ -163,27 +89,14 @@ class ListQuery:
 
 
 def parse_list_query(query: MultiMapping[str]) -> ListQuery:
-    status = district = since = after = None
-    limit = LIMIT_DEFAULT
-    if "status" in query:
-        status = parse_status(query["status"])
-        if status is None:
-            known = ", ".join(ApplicationStatus)
-            raise bad_parameter("status", f"unknown status; one of {known}")
-    if "district" in query:
-        district = query["district"].strip()
-        if not 0 < len(district) <= DISTRICT_MAX or not printable(district, _CONTROL):
-            raise bad_parameter("district", f"a district name of 1..{DISTRICT_MAX} characters")
-    if "since" in query:
-        since = parse_since(query["since"])
-    if "limit" in query:
-        raw = query["limit"].strip()
-        limit = int(raw) if _LIMIT.fullmatch(raw) else 0
-        if not 1 <= limit <= LIMIT_MAX:
-            raise bad_parameter("limit", f"an integer from 1 to {LIMIT_MAX}")
-    if "cursor" in query:
-        after = decode_cursor(query["cursor"])
-    return ListQuery(status, district, since, limit, after)
+    parsed = parse_query(ApplicationQuery, query)
+    return ListQuery(
+        status=parsed.status,
+        district=parsed.district,
+        since=parse_since(parsed.since) if parsed.since is not None else None,
+        limit=parsed.limit,
+        after=decode_cursor(parsed.cursor) if parsed.cursor is not None else None,
+    )
 
 
 def parse_since(raw: str) -> datetime:
@@ -248,11 +161,12 @@ async def list_applications(request: web.Request) -> web.Response:
         rows = await page(session, query)
     items = rows[: query.limit]
     more = len(rows) > query.limit
-    return web.json_response(
+    return respond(
+        ApplicationPage,
         {
             "items": [summary(application) for application in items],
             "next_cursor": encode_cursor(items[-1]) if more else None,
-        }
+        },
     )
 
 
@@ -323,7 +237,11 @@ def detail(application: Application, changes: Sequence[ApplicationStatusChange])
             }
             for change in changes
         ],
-        "allowed_targets": [str(target) for target in allowed_targets(status)] if status else [],
+        "allowed_targets": (
+            [str(t) for t in allowed_targets(status, free=application.fee_amount == 0)]
+            if status
+            else []
+        ),
     }
 
 
@@ -344,80 +262,7 @@ async def get_application(request: web.Request) -> web.Response:
         if application is None:
             raise not_found(number)
         body = detail(application, await status_changes.history(session, application.id))
-    return web.json_response(body)
-
-
-@dataclass(frozen=True, slots=True)
-class StatusRequest:
-    status: str
-    actor: str
-    comment: str | None
-
-
-async def read_body(request: web.Request) -> bytes:
-    """The request body, refused with 413 past :data:`MAX_BODY` bytes (declared or sent)."""
-    too_large = ApiError(413, "body_too_large", f"the body may have at most {MAX_BODY} bytes")
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise too_large
-    body = bytearray()
-    try:
-        while chunk := await request.content.read(MAX_BODY + 1 - len(body)):
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise too_large
-    except web.RequestPayloadError:  # a Content-Encoding the body does not match
-        raise ApiError(400, "bad_body_encoding", "the body does not match its encoding") from None
-    return bytes(body)
-
-
-def json_object(raw: bytes, known: frozenset[str]) -> dict[str, Any]:
-    """The body as a JSON object with only ``known`` fields; 400 otherwise."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
-        raise ApiError(400, "bad_json", "the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_body", "the body must be a JSON object")
-    for name in body:
-        if name not in known:
-            raise bad_field("unknown_field", name, f"unknown field {name!r}")
-    return body
-
-
-def parse_status_request(raw: bytes) -> StatusRequest:
-    body = json_object(raw, BODY_FIELDS)
-    status = text_field(body, "status", required=True)
-    actor = (text_field(body, "actor", required=True) or "").strip()
-    if not 1 <= len(actor) <= ACTOR_MAX or not printable(actor, _CONTROL):
-        raise bad_field("invalid_field", "actor", f"actor: 1..{ACTOR_MAX} printable characters")
-    comment = text_field(body, "comment", required=False)
-    assert status is not None
-    return StatusRequest(status, actor, comment)
-
-
-def text_field(body: Mapping[str, Any], name: str, *, required: bool) -> str | None:
-    if name not in body:
-        if required:
-            raise bad_field("missing_field", name, f"{name} is required")
-        return None
-    value = body[name]
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        kind = "a string" if required else "a string or null"
-        raise bad_field("wrong_type", name, f"{name} must be {kind}")
-    if not printable(value, _CONTROL_BUT_LINES):
-        raise bad_field("invalid_field", name, f"{name}: control characters or broken Unicode")
-    return value
-
-
-def printable(text: str, control: re.Pattern[str]) -> bool:
-    """No control characters and valid Unicode (a lone surrogate cannot be stored)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return control.search(text) is None
+    return respond(ApplicationDetail, body)
 
 
 def refusal(error: TransitionError) -> ApiError:
@@ -434,7 +279,7 @@ def refusal(error: TransitionError) -> ApiError:
 
 async def post_status(request: web.Request) -> web.Response:
     number = path_number(request)
-    change = parse_status_request(await read_body(request))
+    change = parse_body(StatusChangeRequest, await read_body(request))
     async with request.app[SERVICES].sessions.begin() as session:
         try:
             done = await status_changes.change_status(
@@ -454,7 +299,7 @@ async def post_status(request: web.Request) -> web.Response:
         change.actor,
         done.queued,
     )
-    return web.json_response(body)
+    return respond(StatusChanged, body)
 
 
 def routes(token: SecretStr | None) -> list[web.RouteDef]:
@@ -462,7 +307,7 @@ def routes(token: SecretStr | None) -> list[web.RouteDef]:
     return [
         web.get(
             LIST_PATH,
-            guarded(token, list_applications, LIST_PARAMETERS),
+            guarded(token, list_applications, tuple(ApplicationQuery.model_fields)),
             allow_head=False,
         ),
         web.get(DETAIL_PATH, guarded(token, get_application), allow_head=False),

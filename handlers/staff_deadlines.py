@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from delivery.objection_notices import answer_due
 from domain.acts import BAKU
 from domain.objections import REMIND_DAYS_BEFORE
+from handlers.api_models import LIMIT_MAX
 from handlers.objections_api import owed_acts
-from handlers.staff_api import LIMIT_MAX
 from i18n import _, format_date, format_money
 from storage import acts, objections
 from storage.db import utcnow

@@ -67,7 +67,9 @@ def staff_view(application: Application, history: Sequence[ApplicationStatusChan
 
 
 def target_buttons(application: Application) -> InlineKeyboardMarkup | None:
-    targets = allowed_targets(ApplicationStatus(application.status))
+    targets = allowed_targets(
+        ApplicationStatus(application.status), free=application.fee_amount == 0
+    )
     if not targets:
         return None
     rows = [

@@ -362,6 +362,20 @@ class ActPayment(Base):
     created_at: Mapped[datetime] = _created_at()
 
 
+class GatewayPayment(Base):
+    """A payment the payment gateway reported (``POST /payments/callback``); its payment id
+    makes a replayed callback harmless."""
+
+    __tablename__ = "gateway_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(64), unique=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal]
+    paid_at: Mapped[datetime]
+    created_at: Mapped[datetime] = _created_at()
+
+
 class Subscriber(Base):
     """An electricity account as the billing system knows it: whose phone it is on file.
 

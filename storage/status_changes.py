@@ -64,7 +64,7 @@ async def change_status(
         raise ApplicationNotFound(number)
     comment = comment.strip() if comment and comment.strip() else None
     current = ApplicationStatus(application.status)
-    status = check_transition(current, target, comment=comment)
+    status = check_transition(current, target, comment=comment, free=application.fee_amount == 0)
     moment = now or utcnow()
     # Conditional on the status read above: of two concurrent changes (SQLite has no row
     # locks) only one wins; the other is refused instead of writing a second history row.

@@ -4,9 +4,10 @@ Which database
     SQLite by default (a temporary file, WAL, the same pragmas as production). Set
     ``TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test`` to run everything on
     PostgreSQL instead: the session then creates a private throw-away database next to the one
-    named in the URL (``<name>_t<pid>_<random>``) and drops it at the end, so concurrent test
-    runs don't collide and the named database is left alone. If the role may not create
-    databases, the named database itself is used and our tables in it are recreated.
+    named in the URL (``<name>_[gw<N>]t<pid>_<random>``) and drops it at the end, so concurrent
+    test runs and the workers of one ``pytest -n`` run don't collide and the named database is
+    left alone. If the role may not create databases, the named database itself is used and our
+    tables in it are recreated (then run without ``-n``: workers would share it).
 
 Fixtures
     ``database_url`` (session, str)
@@ -27,6 +28,16 @@ Fixtures
         Skips the test when the PostgreSQL role may not create databases.
     ``dialect_name`` (session, str)
         ``"sqlite"`` or ``"postgresql"``, for the rare test that must know.
+
+Markers (set by :func:`pytest_collection_modifyitems`, see README "Tests")
+    ``db``
+        The test touches the database the suite is pointed at, so the gate runs it on SQLite and
+        again on PostgreSQL (``-m db``); every other test runs once. Set automatically for each
+        test whose fixture closure holds one of :data:`DATABASE_FIXTURES`; mark by hand
+        (``@pytest.mark.db``) only a test that reaches that database some other way.
+    ``serial``
+        The test must not share the machine with other tests (it kills process groups, or
+        measures time under load): the gate runs these on their own, after the parallel run.
 
 Helpers
     :func:`clear_tables` empties every table of the schema (used by ``engine``; call it from
@@ -93,11 +104,15 @@ def _admin_engine(url: str) -> AsyncEngine:
 async def _create_pg_database(base_url: str) -> str | None:
     """Create a uniquely named database beside ``base_url``'s; ``None`` if not permitted."""
     url = make_url(base_url)
-    name = f"{url.database or 'test'}_t{os.getpid()}_{secrets.token_hex(3)}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ... under pytest -n
+    name = f"{url.database or 'test'}_{worker}t{os.getpid()}_{secrets.token_hex(3)}"
     admin = _admin_engine(base_url)
     try:
         async with admin.connect() as connection:
             await connection.execute(text(f'CREATE DATABASE "{name}"'))
+            # A throw-away database: a commit need not wait for the WAL to reach the disk
+            # (only a crash of the server itself could lose it; the drills kill the bot).
+            await connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     except Exception as exc:
         if "permission denied" in str(exc).lower():
             return None
@@ -138,6 +153,27 @@ def _requested_postgres_url() -> str | None:
     return normalize_database_url(raw) if raw else None
 
 
+# --------------------------------------------------------------------------- markers
+
+#: Fixtures that reach the database selected by ``TEST_DATABASE_URL`` (the others build on these).
+DATABASE_FIXTURES = frozenset({"database_url", "fresh_database_url"})
+
+
+#: Modules whose tests all run ``serial``: kill drills with hundreds of citizens and timed bursts,
+#: whose deadlines assume the machine is theirs (a parallel neighbour made them flake).
+SERIAL_MODULES = frozenset({"test_fault_drills.py", "test_launch_burst.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``db`` every test whose fixture closure reaches the test database; ``serial`` the
+    tests of :data:`SERIAL_MODULES`."""
+    for item in items:
+        if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+        if item.path.name in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)
+
+
 # --------------------------------------------------------------------------- fixtures
 
 
@@ -154,6 +190,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     created = _run(_create_pg_database(base_url))
     if created is None:
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            pytest.fail("the PostgreSQL role may not create databases: run without -n", False)
         _run(_reset_schema_in_place(base_url))
         _run(upgrade_to_head(base_url))
         yield base_url

@@ -54,7 +54,11 @@ ASK_PHONE = (
     "number with the button below, or type it (we will send a code by SMS). It must be the "
     "number recorded for the subscriber code."
 )
-ASK_REASON = "Please write why you disagree with act {number}. After that you can add photos."
+ASK_REASON = (
+    "Please write why you disagree with act {number}. You may write in several messages and add "
+    "photos; you will see it all before it is sent."
+)
+PREVIEW = "Add more text or photos, press «Send» to send it, or «Edit the text» to write it again."
 RECEIPT = (
     "Your objection is registered under number {receipt}. A written complaint is answered "
     "within 10 days, by {answer_due}.\nPlease note: an objection does not postpone the "
@@ -138,9 +142,10 @@ async def deliver(application: BotApplication, sessions: Sessions) -> int:
 async def link_code(person: Citizen, phone: str) -> None:
     await person.says("Aktlar və ödənişlər")
     await person.sees(az(ASK_CODE))
-    await person.says("12345")  # too short: the reason, then the same question
-    await person.sees(az("A subscriber code has exactly 15 digits."))
-    await person.sees(az(ASK_CODE))
+    await person.says("12345")  # too short: the reason and the same question, one message
+    refused = await person.reply()
+    assert az("A subscriber code has exactly 15 digits.") in (refused.text or "")
+    assert az(ASK_CODE) in (refused.text or "")
     await person.says("100 200 300 400 500")
     await person.sees(az(ASK_PHONE))
     await person.shares_contact(phone, owner_id=person.user_id)
@@ -211,20 +216,23 @@ async def test_act_from_registration_to_objection_and_reminders(
     ):
         assert az(msgid) in text, msgid
 
-    # She objects: too short first, then a reason, a photo, something that is not a photo.
+    # She objects: too short first, then her text in two messages, a photo, a sticker.
     await aysel.presses("ak:object:AKT-2026-0042")
     await aysel.sees(az(ASK_REASON))
     await aysel.says("Yox!")
-    await aysel.sees(az("Please write at least {count} characters."))
-    await aysel.sees(az(ASK_REASON))
-    await aysel.says("Sayğac qapının arxasındadır, heç bir qızdırıcı yoxdur; aktı imzalamadım.")
-    await aysel.sees(
-        az("You may add up to {max} photos (for example of the meter), or send the objection now.")
-    )
+    refused = await aysel.reply()  # the reason and the question, one message
+    assert (refused.text or "").startswith("⚠️") and az(ASK_REASON) in (refused.text or "")
+    assert az("Please write at least {count} characters.") in (refused.text or "")
+    await aysel.says("Sayğac qapının arxasındadır, heç bir qızdırıcı yoxdur;")
+    await aysel.sees(az(PREVIEW))
+    await aysel.says("aktı imzalamadım.")
+    preview = await aysel.reply()
+    assert (preview.text or "").count("Sayğac qapının") == 1
+    assert "yoxdur;\n\naktı imzalamadım." in (preview.text or "")
+    assert preview.callback_data() == ["ak:send", "ak:redo", "ak:list"]
     await emulator.send_photo(AYSEL)
-    await aysel.sees(az("Photos added: {count} of {max}. Add more or send the objection."))
-    await aysel.says("bir də bu")
-    await aysel.sees(az("Please send a photo, or press «Send the objection»."))
+    with_photo = await aysel.sees(az(PREVIEW))
+    assert "1/5" in (with_photo.text or "")
     await aysel.presses("ak:send")
     receipt_message = await aysel.sees(az(RECEIPT))
     receipt = next(w for w in (receipt_message.text or "").split() if w.startswith("ET-"))
@@ -239,6 +247,9 @@ async def test_act_from_registration_to_objection_and_reminders(
     seen = await call_get(f"{base}/api/acts/AKT-2026-0042")
     [objection] = seen["objections"]
     assert objection["receipt_number"] == receipt and len(objection["photo_file_ids"]) == 1
+    assert objection["text"] == (
+        "Sayğac qapının arxasındadır, heç bir qızdırıcı yoxdur;\n\naktı imzalamadım."
+    )
 
     # Reminders: 3 days and 1 day before, and on the due date; each once, never on other days.
     due = date.fromisoformat(act["due_on"])
@@ -284,8 +295,7 @@ async def test_a_code_with_another_phone_on_file_is_refused_and_reveals_nothing(
     await choose_language(oleg, "az")
     await link_code(oleg, OLEG_PHONE)
     refusal = await oleg.sees(az(acts_dialogue.NOT_LINKED))
-    assert OLEG_PHONE in (refusal.text or "")
-    await oleg.sees(az(ASK_CODE))
+    assert OLEG_PHONE in (refusal.text or "") and az(ASK_CODE) in (refusal.text or "")
     # Nothing about the act, its amount or the phone on file reached him.
     seen = " ".join(m.text or "" for m in emulator.messages(OLEG))
     for secret in ("AKT-2026-0043", AYSEL_PHONE, "Sumqayıt, 9-cu", act["amount"].split(".")[0]):
@@ -365,3 +375,64 @@ async def test_the_phone_step_can_be_cancelled(
     closed = await aysel.sees(az("Closed. Please choose from the menu below."))
     assert (closed.reply_markup or {}).get("keyboard")
     assert "acts" not in bot.user_data.get(aysel.user_id, {})
+
+
+async def to_objection(person: Citizen, base: str, number: str) -> None:
+    """``person`` follows CODE (her contact) and opens the objection to act ``number``."""
+    today = datetime.now(UTC).astimezone(BAKU).date()
+    await call("PUT", f"{base}/api/subscribers/{CODE}", {"phone": AYSEL_PHONE})
+    await call("POST", f"{base}/api/acts", act_body(number, today))
+    await choose_language(person, "az")
+    await person.says("Aktlar və ödənişlər")
+    await person.sees(az(ASK_CODE))
+    await person.says(CODE)
+    await person.sees(az(ASK_PHONE))
+    await person.shares_contact(AYSEL_PHONE, owner_id=person.user_id)
+    await person.sees(number)
+    await person.presses(f"ak:show:{number}")
+    await person.sees(az("How the amount was calculated ({rule}):"))
+    await person.presses(f"ak:object:{number}")
+    await person.sees(az(ASK_REASON))
+
+
+async def test_an_objection_over_several_messages_is_previewed_edited_and_capped(
+    running: tuple[BotApplication, str], emulator: BotApiEmulator, session_factory: Sessions
+) -> None:
+    """Before, the first message was the whole text, sent without a preview."""
+    _, base = running
+    aysel = Citizen(emulator, 4305)
+    await to_objection(aysel, base, "AKT-2026-0050")
+    await aysel.says("Birinci hissə: sayğac qapının arxasındadır.")
+    first = await aysel.reply()
+    assert first.callback_data() == ["ak:send", "ak:redo", "ak:list"]
+    assert [b["text"] for b in first.buttons()] == ["Göndər", "Düzəlt", "Ləğv et"]
+    await aysel.shares_contact(AYSEL_PHONE, owner_id=aysel.user_id)  # not text, not a photo
+    wrong = await aysel.reply()
+    assert (wrong.text or "").startswith("⚠️") and az(PREVIEW) in (wrong.text or "")
+
+    # «Düzəlt»: the text starts again; what was written before is gone.
+    await aysel.presses("ak:redo")
+    await aysel.sees(az(ASK_REASON))
+    await aysel.says("Yeni mətn: aktda göstərilən qızdırıcı evdə yoxdur.")
+    redone = await aysel.reply()
+    assert "Birinci hissə" not in (redone.text or "") and "Yeni mətn" in (redone.text or "")
+
+    # Over what one message can take: refused with the room left, and the same question.
+    act = await call_get(f"{base}/api/acts/AKT-2026-0050")
+    assert act["status"] == "open"
+    await aysel.says("ə" * 4000)
+    over = await aysel.reply()
+    text = over.text or ""
+    assert text.startswith("⚠️") and az(PREVIEW) in text and "ə" * 100 not in text
+    assert over.callback_data() == ["ak:send", "ak:redo", "ak:list"]
+    # Just up to the room: accepted, and the preview itself fits one message.
+    room = int(next(w for w in text.split() if w.isdigit()))
+    written = len("Yeni mətn: aktda göstərilən qızdırıcı evdə yoxdur.") + 2
+    await aysel.says("ə" * (room - written))
+    fitted = await aysel.reply()
+    assert az(PREVIEW) in (fitted.text or "") and len(fitted.text or "") <= 4096
+    await aysel.presses("ak:send")
+    await aysel.sees(az(RECEIPT))
+    seen = await call_get(f"{base}/api/acts/AKT-2026-0050")
+    [objection] = seen["objections"]
+    assert objection["text"].startswith("Yeni mətn") and objection["text"].endswith("ə")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from delivery import act_notices
-from handlers import acts_api
+from handlers import act_models, acts_api
 from storage.models import ActPayment, ViolationAct
 from tests.test_acts_api import (
     BODY,
@@ -101,7 +101,7 @@ async def test_a_clock_a_little_ahead_is_not_the_future(api: Api) -> None:
 
 async def test_one_payment_and_all_payments_have_a_ceiling(api: Api) -> None:
     await register(api)
-    top = str(acts_api.AMOUNT_MAX)
+    top = str(act_models.AMOUNT_MAX)
     status, answer = await pay(api, payment("10000000.01", "P-0"))
     assert (status, answer["error"], answer["field"]) == (400, "invalid_field", "amount"), answer
     status, answer = await pay(api, payment(top, "P-1"))
@@ -126,7 +126,7 @@ async def test_an_act_billed_in_full_is_refused_not_registered_at_0_azn(api: Api
     assert (status, answer["error"], answer["field"]) == (
         400, "invalid_field", "already_billed_kwh"
     )  # fmt: skip
-    assert str(acts_api.KWH_MAX) in answer["message"]
+    assert str(act_models.KWH_MAX) in answer["message"]
     assert await count(api.services, ActPayment) == 0
 
 

@@ -102,3 +102,15 @@ def test_allowed_targets_match_check_transition() -> None:
 )
 def test_the_fee_is_payable_for_one_calendar_month(since: date, deadline: date) -> None:
     assert payment_deadline(since) == deadline
+
+
+def test_a_free_connection_skips_payment_pending() -> None:
+    """Fee 0 (1 phase in Şuşa under the 2026 rule): nobody is asked to pay 0,00."""
+    for current in (S.UNDER_REVIEW, S.CONDITIONS_IN_PREPARATION):
+        assert S.PAYMENT_PENDING not in allowed_targets(current, free=True)
+        assert S.PAID in allowed_targets(current, free=True)
+        assert check_transition(current, "payment_pending", comment=None, free=True) == S.PAID
+        assert check_transition(current, "paid", comment=None, free=True) == S.PAID
+        with pytest.raises(TransitionError):
+            check_transition(current, "paid", comment=None)  # with a fee: pay first
+    assert allowed_targets(S.REGISTERED, free=True) == allowed_targets(S.REGISTERED)

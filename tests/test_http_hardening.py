@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import bot.logs
+import handlers.http_api
 import handlers.sms_inbound
 import handlers.staff_api
 from bot.runtime import http_server, make_inbox, make_services
@@ -382,7 +383,7 @@ async def test_many_bad_staff_tokens_write_one_line_then_a_count(
     server: Server, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FakeClock()
-    monkeypatch.setattr(handlers.staff_api, "BAD_TOKENS", LogLimit(clock=clock))
+    monkeypatch.setattr(handlers.http_api, "BAD_TOKENS", LogLimit(clock=clock))
     url = server.url("/api/applications")
     with caplog.at_level(logging.INFO):
         async with aiohttp.ClientSession() as http:
@@ -395,7 +396,7 @@ async def test_many_bad_staff_tokens_write_one_line_then_a_count(
                 assert reply.status == 401
             async with http.get(url, headers={"Authorization": f"Bearer {STAFF_TOKEN}"}) as ok:
                 assert ok.status == 200
-    assert warnings_of(caplog, "handlers.staff_api") == [
+    assert warnings_of(caplog, "handlers.http_api") == [
         "Staff API call without a valid token from 127.0.0.1",
         "Staff API call without a valid token from 127.0.0.1 (59 more like it held back)",
     ]

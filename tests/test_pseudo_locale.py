@@ -42,13 +42,22 @@ from domain.acts import BAKU
 from domain.application_status import ApplicationStatus
 from domain.connection_fees import Phase, default_rules
 from domain.districts import all_districts
+from domain.payment_channels import default_channels
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE, load_power_centres
 from handlers import acts_api, sms_inbound
 from handlers.health import SERVICES
 from i18n import LANGUAGE_NAMES, translate
 from storage.models import Application, ApplicationStatusChange, OutboxMessage
 from tests.harness import Citizen, bot_on_emulator, settings_for
-from tests.test_act_dialogue import ASK_CODE, ASK_PHONE, ASK_REASON, RECEIPT, act_body, call
+from tests.test_act_dialogue import (
+    ASK_CODE,
+    ASK_PHONE,
+    ASK_REASON,
+    PREVIEW,
+    RECEIPT,
+    act_body,
+    call,
+)
 from tests.test_act_dialogue import deliver as deliver_outbox
 from tests.test_connection_request import head, walk_to_review
 from tests.test_crash_recovery import free_port
@@ -120,6 +129,8 @@ def data_words() -> set[str]:
     for act in (*rules.rule_sets, *rules.discounts):
         words |= {act.title, *(title for _, title in act.titles)}  # type: ignore[attr-defined]
     words |= {centre.name for centre in load_power_centres(SAMPLE_POWER_CENTRES_FILE)}
+    for channel in default_channels().channels:  # where to pay: the company's data file
+        words |= {text for _, text in (*channel.names, *channel.how)}
     return {w for w in words if isinstance(w, str) and w}
 
 
@@ -310,13 +321,17 @@ async def test_every_dialogue_notice_and_sms_reply_comes_from_the_catalog(
     await aysel.says("Yox!")
     await aysel.sees(head(ASK_REASON, "az"))
     await aysel.says("Sayğac qapının arxasındadır, heç bir qızdırıcı yoxdur; aktı imzalamadım.")
-    await aysel.sees(
-        az("You may add up to {max} photos (for example of the meter), or send the objection now.")
-    )
+    await aysel.sees(az(PREVIEW))
     await emulator.send_photo(AYSEL)
-    await aysel.sees(head("Photos added: {count} of {max}. Add more or send the objection.", "az"))
-    await aysel.says("bir də bu")
-    await aysel.sees(head("Please send a photo, or press «Send the objection».", "az"))
+    await aysel.sees(az(PREVIEW))
+    await aysel.shares_location(40.59, 49.67)  # neither text nor a photo
+    await aysel.sees(head("Please send text or a photo, or press «Send».", "az"))
+    await aysel.says("ə" * 4090)  # over the room the preview has
+    await aysel.sees(head(acts_dialogue.TOO_LONG, "az"))
+    await aysel.presses("ak:redo")
+    await aysel.sees(head(ASK_REASON, "az"))
+    await aysel.says("Sayğac qapının arxasındadır, heç bir qızdırıcı yoxdur; aktı imzalamadım.")
+    await aysel.sees(az(PREVIEW))
     await aysel.presses("ak:send")
     await aysel.sees(head(RECEIPT, "az"))
 

@@ -24,7 +24,7 @@ from yarl import URL
 from bot.runtime import http_server
 from chat.context import Services
 from delivery import notices
-from handlers import openapi, staff_api
+from handlers import http_api, openapi
 from storage import applications
 from storage.models import (
     Application,
@@ -94,9 +94,9 @@ async def api(engine: AsyncEngine) -> AsyncIterator[Api]:
 
 
 @asynccontextmanager
-async def serving(engine: AsyncEngine, token: str | None) -> AsyncIterator[Api]:
+async def serving(engine: AsyncEngine, token: str | None, **overrides: Any) -> AsyncIterator[Api]:
     port = free_port()
-    settings = settings_for(str(engine.url), http_port=port, staff_api_token=token)
+    settings = settings_for(str(engine.url), http_port=port, staff_api_token=token, **overrides)
     services = services_on(engine)
     async with http_server(settings, services, None) as runner, aiohttp.ClientSession() as http:
         yield Api(f"http://127.0.0.1:{port}", http, services, runner.app)
@@ -189,9 +189,10 @@ async def test_the_document_describes_exactly_the_api_routes(api: Api) -> None:
     registered = {
         (route.method, route.resource.canonical)
         for route in api.app.router.routes()
-        if route.resource is not None and route.resource.canonical.startswith("/api")
+        if route.resource is not None and route.resource.canonical.startswith(("/api", "/payments"))
     }
     assert described == registered
+    assert ("POST", "/payments/callback") in registered
     assert ("POST", "/api/applications/{number}/status") in registered
 
 
@@ -542,7 +543,6 @@ GOOD = {"status": "under_review", "actor": "a"}
         (b"", "bad_json", None),
         (b"not json", "bad_json", None),
         (b'{"status": "under_review",', "bad_json", None),
-        (b"\xff\xfe", "bad_json", None),
         (b"[" * 5000 + b"]" * 5000, "bad_json", None),
         (b'["under_review", "a"]', "bad_body", None),
         (b'"under_review"', "bad_body", None),
@@ -586,6 +586,47 @@ async def test_bad_bodies_are_400(api: Api, raw: bytes, error: str, field: str |
     assert len(await history_rows(api.services)) == 1
 
 
+BODY_ROUTES = [
+    ("POST", STATUS_URL),
+    ("POST", "/api/acts"),
+    ("POST", "/api/acts/AKT-1/payment"),
+    ("POST", "/api/acts/AKT-1/status"),
+    ("PUT", "/api/subscribers/100200300400500"),
+]
+GOOD_TEXT = json.dumps(GOOD)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw"),
+    [
+        ("text/plain", GOOD_TEXT.encode()),
+        (None, GOOD_TEXT.encode()),
+        ("application/x-www-form-urlencoded", b"status=under_review&actor=a"),
+        ("application/json; charset=utf-16", GOOD_TEXT.encode("utf-16")),
+        ("application/json", GOOD_TEXT.encode("utf-16")),  # a BOM: json.loads would guess it
+        ("application/json", GOOD_TEXT.encode("utf-16-le")),
+        ("application/json", GOOD_TEXT.encode("utf-32")),
+        ("application/json", b"\xff\xfe"),
+        ("application/json", b'{"status": "under_review", "actor": "\xe9"}'),  # Latin-1
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+async def test_a_body_that_is_not_json_in_utf8_is_415(
+    api: Api, method: str, path: str, content_type: str | None, raw: bytes
+) -> None:
+    application = await make_application(api.services)
+    path = path.replace(NUMBER, application.number)
+    headers = {**AUTH} if content_type is None else {**AUTH, "Content-Type": content_type}
+    skip = ["Content-Type"] if content_type is None else []
+    async with api.http.request(
+        method, api.base + path, data=raw, headers=headers, skip_auto_headers=skip
+    ) as response:
+        body = await response.json()
+    assert (response.status, body["error"]) == (415, "unsupported_media_type"), body
+    conforms(body, "Error")
+    assert len(await history_rows(api.services)) == 1
+
+
 async def test_a_long_actor_and_the_longest_comment_are_fine(api: Api) -> None:
     application = await make_application(api.services)
     status, body = await api.post_status(
@@ -598,7 +639,7 @@ async def test_a_long_actor_and_the_longest_comment_are_fine(api: Api) -> None:
 async def test_an_oversize_body_is_413(api: Api) -> None:
     application = await make_application(api.services)
     path = f"/api/applications/{application.number}/status"
-    big = {**GOOD, "comment": "x" * staff_api.MAX_BODY}
+    big = {**GOOD, "comment": "x" * http_api.MAX_BODY}
     status, body, _ = await api.call("POST", path, json_body=big)
     assert (status, body["error"]) == (413, "body_too_large")
     conforms(body, "Error")

@@ -28,7 +28,7 @@ from delivery import act_notices, notices
 from domain import identifiers
 from domain.application_status import COMMENT_MAX, ApplicationStatus
 from domain.districts import all_districts
-from handlers import acts_api, my_applications, staff_api, staff_status
+from handlers import act_models, acts_api, api_models, my_applications, staff_status
 from i18n import LOCALES, translate, use_locale
 from storage.broadcasts import AudienceKind, Progress
 from storage.citizen_applications import LIST_LIMIT
@@ -93,7 +93,7 @@ def application(status: ApplicationStatus = ApplicationStatus.INSTALLATION) -> A
         last_name=longest_name,
         patronymic=longest_name,
         phone_e164="+994709999999",
-        district=chars("Ş", staff_api.DISTRICT_MAX),
+        district=chars("Ş", api_models.DISTRICT_MAX),
         regional_unit=chars("Ş", 100),
         fee_amount=Decimal("9999999999.99"),
         created_at=NOW,
@@ -102,7 +102,7 @@ def application(status: ApplicationStatus = ApplicationStatus.INSTALLATION) -> A
 
 
 def history(entries: list[tuple[ApplicationStatus, str | None]]) -> list[ApplicationStatusChange]:
-    actor = chars("ə", staff_api.ACTOR_MAX)
+    actor = chars("ə", api_models.ACTOR_MAX)
     return [
         ApplicationStatusChange(to_status=status, comment=text, actor=actor, changed_at=NOW)
         for status, text in entries
@@ -178,11 +178,11 @@ def test_the_list_of_broadcasts(locale: str) -> None:
 
 
 def act_body(violation: str, rule_set: str, filler: str) -> dict[str, Any]:
-    description = chars(filler, acts_api.DESCRIPTION_MAX)
+    description = chars(filler, act_models.DESCRIPTION_MAX)
     return {
-        "number": "A" * acts_api.ACT_NUMBER_MAX,
+        "number": "A" * act_models.ACT_NUMBER_MAX,
         "subscriber_code": "100200300400500",
-        "address": chars(filler, acts_api.ADDRESS_MAX),
+        "address": chars(filler, act_models.ADDRESS_MAX),
         "district": max((d.name for d in all_districts()), key=len),
         "detected_on": TODAY.isoformat(),
         "issued_on": TODAY.isoformat(),
@@ -194,9 +194,9 @@ def act_body(violation: str, rule_set: str, filler: str) -> dict[str, Any]:
             {"kind": kind, "power_w": "20000", "description": description}
             for kind in ("lighting", "sockets", "appliance", "appliance", "appliance")
         ]
-        * (acts_api.LOADS_MAX // 5),
+        * (act_models.LOADS_MAX // 5),
         "signed": False,
-        "inspectors": [chars(filler, staff_api.ACTOR_MAX)] * acts_api.INSPECTORS_MAX,
+        "inspectors": [chars(filler, api_models.ACTOR_MAX)] * act_models.INSPECTORS_MAX,
         "actor": "inspector",
         "already_billed_kwh": "1",
     }
@@ -223,17 +223,19 @@ def test_acts_their_breakdown_and_objections(locale: str, filler: str) -> None:
             check(act_text.detail_messages(act, TODAY))
             data = [f"{acts.CB}{kind}:{act.number}" for kind in ("show", "object")]
             assert all(len(d.encode()) <= MAX_CALLBACK_DATA for d in data), data
-    objection = ActObjection(
-        receipt_number="ET-2026-999999",
-        text=units(filler, acts.OBJECTION_MAX),
-        photo_file_ids=["x"] * acts.PHOTOS_MAX,
-    )
     notices_and_reminders = [
         act_notices.REGISTERED,
         *act_notices.REMINDERS.values(),
         *act_notices.STATUS_TEXTS.values(),
     ]
     for act in found:
+        with use_locale(locale):  # the most text an objection takes: its preview and staff notice
+            room = acts.objection_room(act)
+            text = units(filler, room)
+            check([acts.preview_text(act.number, text, acts.PHOTOS_MAX)])
+        objection = ActObjection(
+            receipt_number="ET-2026-999999", text=text, photo_file_ids=["x"] * acts.PHOTOS_MAX
+        )
         check([act_notices.objection_for_staff(act, objection, TODAY + timedelta(days=10))])
         for template in notices_and_reminders:
             reminder = act_notices.fill(template, act, locale)
