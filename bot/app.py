@@ -15,6 +15,7 @@ import conversations.draft_reminders
 import conversations.fee_calculator
 import conversations.language
 import delivery.act_reminders
+import delivery.deadlines
 import handlers.edits
 import handlers.locale
 import handlers.menu
@@ -98,6 +99,7 @@ def build_application(
     application.add_error_handler(on_error)
     conversations.draft_reminders.schedule(application)
     schedule_act_reminders(application)
+    schedule_deadlines(application)
     conversations.broadcast.schedule(application)
     return application
 
@@ -114,6 +116,25 @@ def schedule_act_reminders(application: BotApplication) -> None:
             interval=delivery.act_reminders.SWEEP_EVERY,
             first=timedelta(seconds=30),
             name="act-reminders",
+        )
+
+
+async def deadlines_job(context: BotContext) -> None:
+    services = context.services
+    await delivery.deadlines.run_day(services.sessions, datetime.now(UTC), services.staff_ids)
+
+
+def schedule_deadlines(application: BotApplication) -> None:
+    """Once a Baku day (checked every few minutes, and soon after start): deadlines that act.
+
+    Jobs run only while this process receives updates, i.e. on the leader (bot/leader.py).
+    """
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            deadlines_job,
+            interval=delivery.deadlines.SWEEP_EVERY,
+            first=delivery.deadlines.FIRST_RUN,
+            name="deadlines",
         )
 
 

@@ -18,6 +18,7 @@ import bot.webhook
 import handlers.acts_api
 import handlers.health
 import handlers.metrics
+import handlers.objections_api
 import handlers.openapi
 import handlers.payments_callback
 import handlers.sms_inbound
@@ -205,6 +206,7 @@ async def http_server(
     app.add_routes(handlers.metrics.routes(settings.metrics_token))
     app.add_routes(handlers.staff_api.routes(settings.staff_api_token))
     app.add_routes(handlers.acts_api.routes(settings.staff_api_token))
+    app.add_routes(handlers.objections_api.routes(settings.staff_api_token))
     app.add_routes(handlers.openapi.routes())
     app.add_routes(handlers.payments_callback.routes(settings.payments_callback_secret))
     app.add_routes(handlers.sms_inbound.routes(settings))

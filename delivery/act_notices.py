@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery import payment_text
 from delivery.notices import sms_text
+from delivery.objection_buttons import answer_buttons
 from domain.acts import ActStatus, Reminder, sms_allowed_from
 from i18n import DEFAULT_LOCALE, N_, format_date, format_money, translate
 from storage import acts, citizens, outbox
@@ -45,6 +46,7 @@ STATUS_TEXTS: Final[dict[ActStatus, str]] = {
     ActStatus.COURT: N_("The debt for act {number} ({amount}) has been referred to court."),
     ActStatus.CANCELLED: N_("Act {number} has been cancelled. You do not need to pay it."),
 }
+LATE_REMINDER: Final = N_("Reminder: {amount} for act {number} is due by {due}.")
 REGISTERED_SMS: Final = N_(
     "Azərişıq: act {number}, subscriber {code}: pay {amount} by {due} (app, bank, terminal)."
 )
@@ -155,6 +157,25 @@ async def queue_reminder(
     )
 
 
+async def queue_late_reminder(
+    session: AsyncSession, act: ViolationAct, reminder: Reminder, *, now: datetime
+) -> int:
+    """A reminder whose day passed while no process ran: same key (so once), a dateless text."""
+
+    def telegram(locale: str) -> str:
+        text = with_payment(fill(LATE_REMINDER, act, locale), act, locale)
+        return text + "\n" + translate(AFTER_DUE_DATE, locale)
+
+    return await queue_act_notice(
+        session,
+        act,
+        reminder,
+        telegram=telegram,
+        sms=lambda locale: fill(REMINDER_SMS, act, locale, sms=True),
+        now=now,
+    )
+
+
 async def queue_status_changed(
     session: AsyncSession, act: ViolationAct, status: ActStatus, *, now: datetime
 ) -> int:
@@ -200,7 +221,7 @@ async def queue_objection_for_staff(
             session,
             channel=Channel.TELEGRAM,
             recipient=str(staff_id),
-            payload={"text": text},
+            payload={"text": text, **answer_buttons(objection.receipt_number, STAFF_LOCALE)},
             idempotency_key=f"{key}:{staff_id}",
         )
         for index, file_id in enumerate(objection.photo_file_ids):

@@ -294,11 +294,13 @@ class Dispatcher:
                     pace=self._pace(job),
                 )
                 return
+            buttons = payload.get("buttons")
             await self.telegram.send(
                 chat_id,
                 _text(payload, "text"),
                 parse_mode=parse_mode if isinstance(parse_mode, str) else None,
                 pace=self._pace(job),
+                **({"buttons": buttons} if isinstance(buttons, list) and buttons else {}),
             )
         elif job.channel == Channel.SMS:
             await self.sms.send(job.recipient, _text(payload, "text"), job.idempotency_key)

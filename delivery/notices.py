@@ -106,6 +106,17 @@ STATUS_EXPLANATIONS: Final[dict[ApplicationStatus, str]] = {
     ApplicationStatus.REJECTED: N_("Reason: {comment}"),
 }
 STATUS_COMMENT = N_("Comment: {comment}")
+#: Who closes an application left unpaid past its deadline (delivery/deadlines.py), and the
+#: history's comment (staff read it); the citizen reads DEADLINE_PASSED in their language.
+DEADLINE_ACTOR = "deadline"
+DEADLINE_COMMENT = "Ödəniş müddəti bitdi"
+DEADLINE_PASSED = N_(
+    "The connection fee was not paid by the deadline, so the application is closed. To connect, "
+    "please apply again: «Connection request» in the menu."
+)
+DEADLINE_PASSED_SMS = N_(
+    "Azərişıq: application {number} is closed: the fee was not paid in time. Please apply again."
+)
 STATUS_SMS = N_("Azərişıq: application {number}: {status}.")
 STATUS_SMS_PAYMENT = N_(
     "Azərişıq: application {number}: pay {amount} by {deadline} on e-gov.az or at ASAN."
@@ -128,6 +139,8 @@ def status_text(application: Application, change: ApplicationStatusChange, local
         )
     ]
     explanation = STATUS_EXPLANATIONS.get(status)
+    if change.actor == DEADLINE_ACTOR:
+        return "\n".join([*lines, translate(DEADLINE_PASSED, locale)])
     if status == ApplicationStatus.PAID and application.fee_amount <= 0:
         explanation = payment_text.NOTHING_TO_PAY  # never "we have received your payment"
     if explanation:
@@ -147,7 +160,9 @@ def status_text(application: Application, change: ApplicationStatusChange, local
 
 def status_sms(application: Application, change: ApplicationStatusChange, locale: str) -> str:
     status = ApplicationStatus(change.to_status)
-    if status == ApplicationStatus.PAYMENT_PENDING:
+    if change.actor == DEADLINE_ACTOR:
+        text = translate(DEADLINE_PASSED_SMS, locale).format(number=application.number)
+    elif status == ApplicationStatus.PAYMENT_PENDING:
         text = translate(STATUS_SMS_PAYMENT, locale).format(
             number=application.number,
             # "AZN", not "₼": the manat sign is not in GSM-7 and would triple the SMS's cost.

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -39,10 +39,28 @@ class TelegramSender:
         self.paced = isinstance(bot, ExtBot) and bot.rate_limiter is not None
 
     async def send(
-        self, chat_id: int, text: str, *, parse_mode: str | None = None, pace: Pace | None = None
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        parse_mode: str | None = None,
+        pace: Pace | None = None,
+        buttons: list[list[dict[str, str]]] | None = None,
     ) -> None:
+        """``buttons``: rows of ``{"text", "callback_data"}`` (an inline keyboard), if any."""
+        markup = (
+            InlineKeyboardMarkup(
+                [[InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+                 for row in buttons]
+            )
+            if buttons
+            else None
+        )  # fmt: skip
+        extra: dict[str, Any] = {"reply_markup": markup} if markup is not None else {}
         await self._call(
-            self.bot.send_message(chat_id, text, parse_mode=parse_mode, **self._limits(pace))
+            self.bot.send_message(
+                chat_id, text, parse_mode=parse_mode, **extra, **self._limits(pace)
+            )
         )
 
     async def send_photo(

@@ -256,6 +256,12 @@ class ActObjectionItem(ApiModel):
     photo_file_ids: list[str]
     created_at: Timestamp
     answer_due_on: Day_
+    state: Literal["received", "overdue", "answered"] = Field(
+        description="overdue: unanswered after answer_due_on"
+    )
+    outcome: Literal["upheld", "partly_upheld", "rejected"] | None
+    answer: str | None = Field(description="The answer the citizen read")
+    answered_at: Timestamp | None
 
 
 class ActDetail(ApiModel):

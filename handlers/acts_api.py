@@ -42,6 +42,7 @@ from domain.acts import (
 )
 from domain.districts import find_district
 from domain.identifiers import IdentifierError, parse_mobile_phone, parse_subscriber_code
+from domain.objections import objection_state
 from domain.recalculation import ActFacts, Recalculation, default_rules
 from handlers.act_models import (
     ACT_NUMBER,
@@ -311,6 +312,12 @@ def objection_item(objection: ActObjection) -> dict[str, Any]:
         "photo_file_ids": list(objection.photo_file_ids),
         "created_at": timestamp(objection.created_at),
         "answer_due_on": objection_answer_due(filed_on).isoformat(),
+        "state": objection_state(
+            filed_on, objection.answered_at is not None, baku_today(utcnow())
+        ).value,
+        "outcome": objection.outcome,
+        "answer": objection.answer,
+        "answered_at": timestamp(objection.answered_at) if objection.answered_at else None,
     }
 
 

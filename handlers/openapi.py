@@ -16,8 +16,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from handlers import act_models as acts
-from handlers import acts_api, payments_callback
+from handlers import acts_api, objections_api, payments_callback
 from handlers import api_models as apps
+from handlers import objection_models as objs
 from handlers import payment_models as pay
 from handlers import staff_api as api
 from handlers.http_api import JSON, MAX_BODY
@@ -46,6 +47,7 @@ class Operation:
 NUMBER: Final = ("number", r"^[A-Za-z0-9-]{1,32}$", "The application number, e.g. QM-2026-000123")
 ACT: Final = ("number", r"^[A-Za-z0-9][A-Za-z0-9/-]{0,31}$", "The act number (a / as %2F)")
 HMAC: Final = r"^(sha256=)?[0-9a-fA-F]{64}$"
+RECEIPT: Final = ("receipt", r"^ET-[0-9]{4}-[0-9]{6}$", "The objection's receipt number")
 CODE: Final = ("code", r"^[0-9]{15}$", "The 15-digit subscriber code")
 ERROR: Final = apps.Error
 REFUSED: Final = apps.TransitionRefused
@@ -104,6 +106,16 @@ OPERATIONS: Final = [
                             ERROR),
                       422: ("amount_mismatch, before_act or too_much_paid", ERROR),
                       503: ("PAYMENTS_CALLBACK_SECRET is not set", ERROR)}),
+    Operation("post", objections_api.ANSWER_PATH, "answerObjection", "Answer an objection "
+              "(once); the citizen is told in the chat and by SMS", {200: ("Answered",
+                                                                           objs.ObjectionAnswered)},
+              body=objs.ObjectionAnswerRequest, parameter=RECEIPT, errors={
+                  404: ("No such objection", ERROR),
+                  409: ("already_answered, act_closed, or the act changed meanwhile", ERROR),
+                  422: ("invalid_field, action_not_allowed or amount_required", ERROR)}),
+    Operation("get", objections_api.ACT_LIST_PATH, "listActs", "Acts still owed, oldest due "
+              "date first; overdue=true: open past due_on, for staff to act on",
+              {200: ("The acts", objs.ActList)}, query=objs.ActQuery),
 ]  # fmt: skip
 
 

@@ -9,6 +9,8 @@ from typing import Any, Final
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
+import handlers.objection_answers
+import handlers.staff_deadlines
 import handlers.staff_status
 from chat.context import BotContext
 from i18n import N_, _
@@ -30,11 +32,13 @@ async def list_staff_commands(update: Update, context: BotContext) -> None:
     lines += [f"/{command} — {_(description)}" for command, description in STAFF_COMMANDS]
     async with context.services.sessions() as session:
         failed = await outbox.failed_counts(session)
+        deadlines = await handlers.staff_deadlines.lines(session)
     lines += [
         "",
         _("Undelivered notices (failed): Telegram {telegram}, SMS {sms}, e-mail {email}.").format(
             telegram=failed[Channel.TELEGRAM], sms=failed[Channel.SMS], email=failed[Channel.EMAIL]
         ),
+        *deadlines,
     ]
     await update.effective_message.reply_text("\n".join(lines))
 
@@ -48,4 +52,5 @@ def build(staff_ids: Set[int]) -> list[BaseHandler[Update, BotContext, Any]]:
     return [
         CommandHandler("staff", list_staff_commands, filters=staff),
         *handlers.staff_status.build(staff),
+        *handlers.objection_answers.build(staff),
     ]

@@ -46,6 +46,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from domain.acts import ActStatus
+from domain.objections import Outcome
 from storage.db import UTCDateTime, utcnow
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -413,6 +414,7 @@ class ActObjection(Base):
     __table_args__ = (
         Index("ix_act_objections_act_id", "act_id"),
         Index("ix_act_objections_citizen_id", "citizen_id"),
+        one_of("outcome", Outcome),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -422,6 +424,22 @@ class ActObjection(Base):
     text: Mapped[str] = mapped_column(Text)
     photo_file_ids: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = _created_at()
+    # the answer (domain.objections): set once, by a conditional update
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    staff_reminded_at: Mapped[datetime | None]
+
+
+class JobRun(Base):
+    """A daily job's run for one Baku day: a day missed while no process ran is caught up once."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    ran_at: Mapped[datetime] = _created_at()
 
 
 # --------------------------------------------------------------------------- delivery

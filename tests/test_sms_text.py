@@ -59,3 +59,39 @@ def test_every_status_sms_in_azerbaijani_is_one_gsm_segment() -> None:
         to_status=ApplicationStatus.PAYMENT_PENDING, changed_at=datetime(2026, 11, 23, tzinfo=UTC)
     )
     assert "58.600,00 AZN" in status_sms(application, payment, "az")
+
+
+def test_deadline_and_objection_answer_sms_are_one_gsm_segment_in_every_locale() -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from delivery.notices import DEADLINE_ACTOR, status_sms
+    from delivery.objection_notices import answer_sms
+    from domain.application_status import ApplicationStatus
+    from domain.objections import Outcome
+    from storage.models import ActObjection, Application, ApplicationStatusChange
+
+    application = Application(number="QM-2026-000123", fee_amount=Decimal("58600.00"))
+    closed = ApplicationStatusChange(
+        to_status=ApplicationStatus.REJECTED, actor=DEADLINE_ACTOR,
+        changed_at=datetime(2026, 11, 23, 8, tzinfo=UTC),
+    )  # fmt: skip
+    for locale in ("az", "ru", "en"):
+        for text in (
+            status_sms(application, closed, locale),
+            *(
+                answer_sms(
+                    ActObjection(receipt_number="ET-2026-000123", outcome=outcome, answer=answer),
+                    locale,
+                )
+                for outcome in Outcome
+                for answer in ("Qəbul edildi.", "Ə" * 2000)
+            ),
+        ):
+            size = sms_size(text)
+            assert size.encoding == "gsm7" and size.segments == 1, (locale, text, size)
+    long = answer_sms(
+        ActObjection(receipt_number="ET-2026-000123", outcome=Outcome.UPHELD, answer="x" * 300),
+        "az",
+    )
+    assert "Telegram" in long and "x" * 10 not in long
