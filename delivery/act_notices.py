@@ -141,29 +141,18 @@ async def queue_registered(session: AsyncSession, act: ViolationAct, *, now: dat
 
 
 async def queue_reminder(
-    session: AsyncSession, act: ViolationAct, reminder: Reminder, *, now: datetime
+    session: AsyncSession,
+    act: ViolationAct,
+    reminder: Reminder,
+    *,
+    now: datetime,
+    late: bool = False,
 ) -> int:
-    def telegram(locale: str) -> str:
-        text = with_payment(fill(REMINDERS[reminder], act, locale), act, locale)
-        return text + "\n" + translate(AFTER_DUE_DATE, locale)
-
-    return await queue_act_notice(
-        session,
-        act,
-        reminder,
-        telegram=telegram,
-        sms=lambda locale: fill(REMINDER_SMS, act, locale, sms=True),
-        now=now,
-    )
-
-
-async def queue_late_reminder(
-    session: AsyncSession, act: ViolationAct, reminder: Reminder, *, now: datetime
-) -> int:
-    """A reminder whose day passed while no process ran: same key (so once), a dateless text."""
+    """``late``: its day passed while no process ran; same key (so once), a dateless text."""
+    template = LATE_REMINDER if late else REMINDERS[reminder]
 
     def telegram(locale: str) -> str:
-        text = with_payment(fill(LATE_REMINDER, act, locale), act, locale)
+        text = with_payment(fill(template, act, locale), act, locale)
         return text + "\n" + translate(AFTER_DUE_DATE, locale)
 
     return await queue_act_notice(

@@ -112,6 +112,8 @@ async def catch_up_reminders(session: AsyncSession, last: date, today: date, now
         for act in await acts.open_acts_due_on(session, due):
             if act.due_on < today or act.due_on in today_due:
                 continue  # past due (staff's list), or today's own reminder covers it
-            queued += await act_notices.queue_late_reminder(session, act, due[act.due_on], now=now)
+            queued += await act_notices.queue_reminder(
+                session, act, due[act.due_on], now=now, late=True
+            )
         day += timedelta(days=1)
     return queued

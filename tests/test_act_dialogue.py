@@ -27,7 +27,7 @@ from delivery import act_notices
 from delivery.act_reminders import queue_due_reminders
 from domain.acts import BAKU, sms_allowed_from
 from emulator import BotApiEmulator
-from handlers import acts_api
+from handlers import acts_api, objections_api
 from handlers.health import SERVICES
 from i18n import format_money
 from storage.models import Channel, OutboxMessage, OutboxStatus
@@ -74,11 +74,12 @@ def az(msgid: str) -> str:
 async def running(
     engine: AsyncEngine, emulator: BotApiEmulator
 ) -> AsyncIterator[tuple[BotApplication, str]]:
-    """The bot (staff: STAFF) and the acts API on a local port."""
+    """The bot (staff: STAFF) and the acts and objections API on a local port."""
     async with bot_on_emulator(engine, emulator, staff_ids=[STAFF]) as application:
         app = web.Application()
         app[SERVICES] = application.bot_data["services"]
         app.add_routes(acts_api.routes(SecretStr(TOKEN)))
+        app.add_routes(objections_api.routes(SecretStr(TOKEN)))
         runner = web.AppRunner(app)
         await runner.setup()
         port = free_port()

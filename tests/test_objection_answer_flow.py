@@ -6,15 +6,11 @@ and not again on a second run or after a restart.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-import pytest
-from aiohttp import web
-from pydantic import SecretStr
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chat.context import BotApplication
 from delivery import deadlines
@@ -22,11 +18,9 @@ from delivery.notices import DEADLINE_ACTOR, DEADLINE_PASSED
 from domain.application_status import ApplicationStatus
 from domain.sms import sms_size
 from emulator import BotApiEmulator
-from handlers import acts_api, objections_api
-from handlers.health import SERVICES
 from storage.models import Application, ApplicationStatusChange, Channel, Citizen, OutboxMessage
+from tests import test_act_dialogue
 from tests.harness import Citizen as Person
-from tests.harness import bot_on_emulator
 from tests.test_act_dialogue import (
     AYSEL_PHONE,
     RECEIPT,
@@ -37,31 +31,11 @@ from tests.test_act_dialogue import (
     outbox_rows,
     to_objection,
 )
-from tests.test_crash_recovery import free_port
 from tests.test_staff_api import make_application
 
+running = test_act_dialogue.running  # the bot with the acts and objections API
 Sessions = async_sessionmaker[AsyncSession]
 ANSWER = "Yoxlama göstərdi ki, qızdırıcı evdə yoxdur; aktın məbləği ləğv edilir."
-
-
-@pytest.fixture
-async def running(
-    engine: AsyncEngine, emulator: BotApiEmulator
-) -> AsyncIterator[tuple[BotApplication, str]]:
-    """The bot (staff: STAFF) and the acts and objections API on a local port."""
-    async with bot_on_emulator(engine, emulator, staff_ids=[STAFF]) as application:
-        app = web.Application()
-        app[SERVICES] = application.bot_data["services"]
-        app.add_routes(acts_api.routes(SecretStr(TOKEN)))
-        app.add_routes(objections_api.routes(SecretStr(TOKEN)))
-        runner = web.AppRunner(app)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        try:
-            yield application, f"http://127.0.0.1:{port}"
-        finally:
-            await runner.cleanup()
 
 
 async def post(url: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
