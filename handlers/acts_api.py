@@ -72,10 +72,10 @@ from handlers.http_api import (
     respond,
     transition_refused,
 )
-from handlers.staff_api import PREFIX, decimal_text, timestamp
+from handlers.staff_api import PREFIX, decimal_text, history_item, timestamp
 from storage import acts
 from storage.db import utcnow
-from storage.models import ActObjection, ActPayment, ActStatusChange, ViolationAct
+from storage.models import ActObjection, ActPayment, ViolationAct
 
 log = logging.getLogger(__name__)
 
@@ -284,16 +284,6 @@ def baku_today(now: datetime) -> date:
 def money(value: Decimal) -> str:
     """AZN always with its two decimals: "600.00" whether it was sent as "600" or read back."""
     return decimal_text(value.quantize(CENT))
-
-
-def history_item(change: ActStatusChange) -> dict[str, Any]:
-    return {
-        "from_status": change.from_status,
-        "to_status": change.to_status,
-        "actor": change.actor,
-        "comment": change.comment,
-        "changed_at": timestamp(change.changed_at),
-    }
 
 
 def payment_item(payment: ActPayment) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from handlers.http_api import (
 )
 from i18n import BAKU
 from storage import status_changes
-from storage.models import Application, ApplicationStatusChange
+from storage.models import Application, ApplicationStatusChange, StatusChangeRow
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,17 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def history_item(change: StatusChangeRow) -> dict[str, Any]:
+    """A row of a status history, an application's or an act's."""
+    return {
+        "from_status": change.from_status,
+        "to_status": change.to_status,
+        "actor": change.actor,
+        "comment": change.comment,
+        "changed_at": timestamp(change.changed_at),
+    }
+
+
 def decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
@@ -222,16 +233,7 @@ def detail(application: Application, changes: Sequence[ApplicationStatusChange])
         "longitude": application.longitude,
         "power_centre": application.power_centre,
         "quote": application.quote,
-        "history": [
-            {
-                "from_status": change.from_status,
-                "to_status": change.to_status,
-                "actor": change.actor,
-                "comment": change.comment,
-                "changed_at": timestamp(change.changed_at),
-            }
-            for change in changes
-        ],
+        "history": [history_item(change) for change in changes],
         "allowed_targets": (
             [str(t) for t in allowed_targets(status, free=application.fee_amount == 0)]
             if status
