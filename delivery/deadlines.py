@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from delivery import act_notices, objection_notices
 from delivery.notices import DEADLINE_ACTOR, DEADLINE_COMMENT, baku_day
 from domain.acts import BAKU, reminder_days
-from domain.application_status import ApplicationStatus, TransitionError, payment_deadline
+from domain.application_status import ApplicationStatus, payment_deadline
+from domain.transitions import TransitionError
 from storage import acts, job_runs, objections, status_changes
 from storage.models import Application
 

@@ -17,6 +17,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from domain.recalculation import ActFacts, Recalculation
+from domain.transitions import TransitionError
 
 BAKU: Final = ZoneInfo("Asia/Baku")
 #: A written complaint is answered within 10 days (EEIQ as amended in 2022; REFERENCE.md §5).
@@ -111,16 +112,6 @@ _TARGETS: Final[dict[ActStatus, frozenset[ActStatus]]] = {
 }
 
 
-class ActTransitionError(ValueError):
-    """A refused status change; ``reason`` is a stable code for the API."""
-
-    def __init__(self, reason: str, current: ActStatus, target: str) -> None:
-        super().__init__(f"{reason}: {current} → {target}")
-        self.reason = reason
-        self.current = current
-        self.target = target
-
-
 def parse_act_status(value: str) -> ActStatus | None:
     try:
         return ActStatus(value.strip().lower())
@@ -135,18 +126,18 @@ def allowed_act_targets(current: ActStatus) -> frozenset[ActStatus]:
 def check_act_transition(
     current: ActStatus, target: str, *, today: date, due_on: date
 ) -> ActStatus:
-    """The target if allowed on ``today``; otherwise :class:`ActTransitionError`."""
+    """The target if allowed on ``today``; otherwise :class:`TransitionError`."""
     status = parse_act_status(target)
     if status is None:
-        raise ActTransitionError("unknown_status", current, target)
+        raise TransitionError("unknown_status", current, target)
     if status == current:
-        raise ActTransitionError("same_status", current, target)
+        raise TransitionError("same_status", current, target)
     if current in FINAL:
-        raise ActTransitionError("final", current, target)
+        raise TransitionError("final", current, target)
     if status not in _TARGETS[current]:
-        raise ActTransitionError("illegal", current, target)
+        raise TransitionError("illegal", current, target)
     if status in AFTER_DUE_DATE and today <= due_on:
-        raise ActTransitionError("before_due_date", current, target)
+        raise TransitionError("before_due_date", current, target)
     return status
 
 

@@ -15,6 +15,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
+from domain.transitions import TransitionError
+
 
 class ApplicationStatus(StrEnum):
     REGISTERED = "registered"  # Qeydə alındı
@@ -47,17 +49,9 @@ PAYMENT_VALID_MONTHS: Final = 1
 COMMENT_MAX: Final = 1000
 
 
-class TransitionError(ValueError):
-    """Why a status change is refused: ``reason`` is one of the codes below."""
-
-    REASONS: Final = ("unknown_status", "same_status", "final", "illegal", "reason_required",
-                      "too_long", "changed_meanwhile")  # fmt: skip
-
-    def __init__(self, reason: str, current: ApplicationStatus, target: str) -> None:
-        super().__init__(f"{reason}: {current} → {target}")
-        self.reason = reason
-        self.current = current
-        self.target = target
+#: Why a change is refused (:class:`~domain.transitions.TransitionError`'s ``reason``).
+REFUSAL_REASONS: Final = ("unknown_status", "same_status", "final", "illegal",
+                          "reason_required", "too_long", "changed_meanwhile")  # fmt: skip
 
 
 def parse_status(value: str) -> ApplicationStatus | None:

@@ -32,7 +32,6 @@ from delivery import act_notices
 from domain.acts import (
     BAKU,
     ActStatus,
-    ActTransitionError,
     Load,
     act_facts,
     allowed_act_targets,
@@ -44,6 +43,7 @@ from domain.districts import find_district
 from domain.identifiers import IdentifierError, parse_mobile_phone, parse_subscriber_code
 from domain.objections import objection_state
 from domain.recalculation import ActFacts, Recalculation, default_rules
+from domain.transitions import TransitionError
 from handlers.act_models import (
     ACT_NUMBER,
     ACT_NUMBER_MAX,
@@ -70,11 +70,12 @@ from handlers.http_api import (
     parse_body,
     read_body,
     respond,
+    transition_refused,
 )
-from handlers.staff_api import CONFLICTS, PREFIX, decimal_text, timestamp
+from handlers.staff_api import PREFIX, decimal_text, history_item, timestamp
 from storage import acts
 from storage.db import utcnow
-from storage.models import ActObjection, ActPayment, ActStatusChange, ViolationAct
+from storage.models import ActObjection, ActPayment, ViolationAct
 
 log = logging.getLogger(__name__)
 
@@ -285,16 +286,6 @@ def money(value: Decimal) -> str:
     return decimal_text(value.quantize(CENT))
 
 
-def history_item(change: ActStatusChange) -> dict[str, Any]:
-    return {
-        "from_status": change.from_status,
-        "to_status": change.to_status,
-        "actor": change.actor,
-        "comment": change.comment,
-        "changed_at": timestamp(change.changed_at),
-    }
-
-
 def payment_item(payment: ActPayment) -> dict[str, Any]:
     return {
         "amount": money(payment.amount),
@@ -459,22 +450,8 @@ async def post_payment(request: web.Request) -> web.Response:
     return respond(PaymentRecorded, body, status=201 if recorded.new else 200)
 
 
-def act_refusal(error: ActTransitionError) -> ApiError:
-    if error.reason in CONFLICTS:
-        status = 409
-    elif error.reason == "unknown_status":
-        status = 400
-    else:
-        status = 422
-    refused = ApiError(status, error.reason, str(error))
-    refused.body.update(
-        {
-            "from": str(error.current),
-            "to": error.target,
-            "allowed": sorted(allowed_act_targets(error.current)),
-        }
-    )
-    return refused
+def act_refusal(error: TransitionError[ActStatus]) -> ApiError:
+    return transition_refused(error, sorted(allowed_act_targets(error.current)), unknown_status=400)
 
 
 async def post_act_status(request: web.Request) -> web.Response:
@@ -490,7 +467,7 @@ async def post_act_status(request: web.Request) -> web.Response:
             )  # fmt: skip
         except acts.ActNotFound:
             raise act_not_found(number) from None
-        except ActTransitionError as error:
+        except TransitionError as error:
             raise act_refusal(error) from None
         queued = await act_notices.queue_status_changed(
             session, done.act, ActStatus(done.change.to_status), now=now

@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar, Final, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
-from domain.application_status import COMMENT_MAX, ApplicationStatus, TransitionError
+from domain.application_status import COMMENT_MAX, REFUSAL_REASONS, ApplicationStatus
 from handlers.http_api import TYPE_ERRORS, ApiModel
 from storage.models import ObjectType
 
@@ -205,7 +205,7 @@ class Error(ApiModel):
     field: str | None = Field(None, description="The body field at fault")
 
 
-Reason = Literal[TransitionError.REASONS]  # type: ignore[valid-type]
+Reason = Literal[REFUSAL_REASONS]  # type: ignore[valid-type]
 
 
 class TransitionRefused(ApiModel):

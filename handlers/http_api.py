@@ -13,7 +13,7 @@ import codecs
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Final, TypeVar
 
 from aiohttp import web
@@ -21,6 +21,7 @@ from multidict import MultiMapping
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
+from domain.transitions import TransitionError
 from observability.log_limits import LogLimit
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,29 @@ def bad_parameter(name: str, message: str) -> ApiError:
 
 def bad_field(error: str, name: str, message: str) -> ApiError:
     return ApiError(400, error, message, field=name)
+
+
+#: Refused status changes that are about the record as it stands (409), not about the request.
+CONFLICTS: Final = frozenset({"illegal", "final", "same_status", "changed_meanwhile"})
+
+
+def transition_refused(
+    error: TransitionError[Any], allowed: Iterable[str], *, unknown_status: int = 422
+) -> ApiError:
+    """A refused status change (an application's or an act's): the reason as ``error``, with
+    ``from``, ``to`` and the statuses ``allowed`` now; 409 for a conflict, ``unknown_status`` for
+    a status that does not exist, 422 otherwise."""
+    if error.reason in CONFLICTS:
+        status = 409
+    elif error.reason == "unknown_status":
+        status = unknown_status
+    else:
+        status = 422
+    refused = ApiError(status, error.reason, str(error))
+    refused.body.update(
+        {"from": str(error.current), "to": error.target, "allowed": [str(t) for t in allowed]}
+    )
+    return refused
 
 
 class ApiModel(BaseModel):

@@ -17,11 +17,11 @@ from delivery import payment_text
 from delivery.notices import baku_day, status_label
 from domain.application_status import (
     ApplicationStatus,
-    TransitionError,
     can_withdraw,
     payment_deadline,
 )
 from domain.payment_channels import connection_reference
+from domain.transitions import TransitionError
 from i18n import N_, _, current_locale, format_date, format_datetime, format_money
 from integrations.payments import Invoice
 from storage import citizen_applications, status_changes

@@ -27,8 +27,8 @@ from chat.queries import answer_once, say
 from delivery.objection_answers import ActionRefused, answer_objection
 from delivery.objection_buttons import ANSWER_CALLBACK as CB
 from delivery.objection_notices import outcome_label
-from domain.acts import ActTransitionError
 from domain.objections import ACTIONS_ALLOWED, ANSWER_MAX, ANSWER_MIN, ActAction, Outcome
+from domain.transitions import TransitionError
 from i18n import N_, _, current_locale, format_money
 from storage import objections
 from storage.db import utcnow
@@ -200,7 +200,7 @@ async def send(
             queued = answered.queued
     except (objections.AlreadyAnswered, objections.ObjectionNotFound):
         refusal, closed = _("This objection is already answered."), True
-    except (ActionRefused, ActTransitionError, objections.AmountRefused):
+    except (ActionRefused, TransitionError, objections.AmountRefused):
         refusal = _("The act cannot change now (it is paid or cancelled). Send the answer alone.")
     if refusal is not None:
         await say(update, "⚠️ " + refusal)

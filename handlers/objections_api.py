@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery.objection_answers import ActionRefused, answer_objection
-from domain.acts import ActStatus, ActTransitionError, days_left
+from domain.acts import ActStatus, days_left
 from domain.objections import ANSWER_MIN, ActAction
+from domain.transitions import TransitionError
 from handlers.acts_api import act_detail, act_refusal, baku_today, invalid, money, objection_item
 from handlers.health import SERVICES
 from handlers.http_api import ApiError, guarded, parse_body, parse_query, read_body, respond
@@ -81,7 +82,7 @@ async def post_answer(request: web.Request) -> web.Response:
                 422, "invalid_field", "amount: more than 0 and less than the act's amount",
                 field="amount",
             ) from None  # fmt: skip
-        except ActTransitionError as error:
+        except TransitionError as error:
             raise act_refusal(error) from None
         found = answered.found
         result = {

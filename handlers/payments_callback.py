@@ -32,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery import act_notices, payment_text
 from delivery.notices import sms_text
-from domain.application_status import ApplicationStatus, TransitionError
+from domain.application_status import ApplicationStatus
 from domain.payment_channels import Reference, parse_reference
+from domain.transitions import TransitionError
 from handlers.acts_api import moment_bounds, record_act_payment
 from handlers.health import SERVICES
 from handlers.http_api import ApiError, parse_body, read_body, respond

@@ -29,12 +29,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery.notices import status_label
-from domain.application_status import (
-    ApplicationStatus,
-    TransitionError,
-    allowed_targets,
-    parse_status,
-)
+from domain.application_status import ApplicationStatus, allowed_targets, parse_status
+from domain.transitions import TransitionError
 from handlers.api_models import (
     LIMIT_DEFAULT,
     ApplicationDetail,
@@ -52,10 +48,11 @@ from handlers.http_api import (
     parse_query,
     read_body,
     respond,
+    transition_refused,
 )
 from i18n import BAKU
 from storage import status_changes
-from storage.models import Application, ApplicationStatusChange
+from storage.models import Application, ApplicationStatusChange, StatusChangeRow
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +61,6 @@ LIST_PATH: Final = f"{PREFIX}/applications"
 DETAIL_PATH: Final = f"{PREFIX}/applications/{{number}}"
 STATUS_PATH: Final = f"{PREFIX}/applications/{{number}}/status"
 NUMBER_MAX: Final = 32
-# 409; other refusals: 422
-CONFLICTS: Final = frozenset({"illegal", "final", "same_status", "changed_meanwhile"})
 LABEL_LOCALE: Final = "az"
 
 _NUMBER = re.compile(r"[A-Za-z0-9-]+")
@@ -177,6 +172,17 @@ def timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def history_item(change: StatusChangeRow) -> dict[str, Any]:
+    """A row of a status history, an application's or an act's."""
+    return {
+        "from_status": change.from_status,
+        "to_status": change.to_status,
+        "actor": change.actor,
+        "comment": change.comment,
+        "changed_at": timestamp(change.changed_at),
+    }
+
+
 def decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
@@ -227,16 +233,7 @@ def detail(application: Application, changes: Sequence[ApplicationStatusChange])
         "longitude": application.longitude,
         "power_centre": application.power_centre,
         "quote": application.quote,
-        "history": [
-            {
-                "from_status": change.from_status,
-                "to_status": change.to_status,
-                "actor": change.actor,
-                "comment": change.comment,
-                "changed_at": timestamp(change.changed_at),
-            }
-            for change in changes
-        ],
+        "history": [history_item(change) for change in changes],
         "allowed_targets": (
             [str(t) for t in allowed_targets(status, free=application.fee_amount == 0)]
             if status
@@ -265,18 +262,6 @@ async def get_application(request: web.Request) -> web.Response:
     return respond(ApplicationDetail, body)
 
 
-def refusal(error: TransitionError) -> ApiError:
-    refused = ApiError(409 if error.reason in CONFLICTS else 422, error.reason, str(error))
-    refused.body.update(
-        {
-            "from": str(error.current),
-            "to": error.target,
-            "allowed": [str(target) for target in allowed_targets(error.current)],
-        }
-    )
-    return refused
-
-
 async def post_status(request: web.Request) -> web.Response:
     number = path_number(request)
     change = parse_body(StatusChangeRequest, await read_body(request))
@@ -288,7 +273,7 @@ async def post_status(request: web.Request) -> web.Response:
         except status_changes.ApplicationNotFound:
             raise not_found(number) from None
         except TransitionError as error:
-            raise refusal(error) from None
+            raise transition_refused(error, allowed_targets(error.current)) from None
         changes = await status_changes.history(session, done.application.id)
         body = {**detail(done.application, changes), "notices_queued": done.queued}
     log.info(

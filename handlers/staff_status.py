@@ -25,7 +25,8 @@ from chat.conversation import conversation
 from chat.queries import answer_once, say
 from chat.telegram_text import pack, say_all
 from delivery.notices import status_label
-from domain.application_status import ApplicationStatus, TransitionError, allowed_targets
+from domain.application_status import ApplicationStatus, allowed_targets
+from domain.transitions import TransitionError
 from i18n import N_, _, current_locale, format_datetime, format_money
 from storage import status_changes
 from storage.models import Application, ApplicationStatusChange

@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.acts import ActStatus, ActTransitionError, check_act_transition
+from domain.acts import ActStatus, check_act_transition
+from domain.transitions import TransitionError
 from storage.db import dialect_insert, utcnow
 from storage.models import (
     ActObjection,
@@ -111,7 +112,7 @@ async def change_status(
     today: date,
     now: datetime | None = None,
 ) -> StatusChanged:
-    """Move the act to ``target``; :class:`~domain.acts.ActTransitionError` if not allowed."""
+    """Move the act to ``target``; :class:`~domain.transitions.TransitionError` if not allowed."""
     act = await by_number(session, number)
     if act is None:
         raise ActNotFound(number)
@@ -138,7 +139,7 @@ async def _move(
         .execution_options(synchronize_session=False)
     )
     if not moved.rowcount:  # type: ignore[attr-defined]
-        raise ActTransitionError("changed_meanwhile", current, status)
+        raise TransitionError("changed_meanwhile", current, status)
     act.status = status
     change = ActStatusChange(
         act_id=act.id, from_status=current, to_status=status, actor=actor, comment=comment,

@@ -290,19 +290,27 @@ class Application(Base):
     status_changed_at: Mapped[datetime] = _created_at()
 
 
-class ApplicationStatusChange(Base):
+class StatusChangeRow:
+    """One status change, a row of a status history: from which status to which, who, why and
+    when. Each history adds its owner's foreign key and its statuses' length."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)  # first, as migrated
+    from_status: Mapped[str | None]
+    to_status: Mapped[str]
+    actor: Mapped[str] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = _created_at()
+
+
+class ApplicationStatusChange(StatusChangeRow, Base):
     """History of an application's status (one row per transition)."""
 
     __tablename__ = "application_status_changes"
     __table_args__ = (Index("ix_application_status_changes_application_id", "application_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str] = mapped_column(String(64))
-    comment: Mapped[str | None] = mapped_column(Text)
-    changed_at: Mapped[datetime] = _created_at()
 
 
 # --------------------------------------------------------------------------- violation acts
@@ -345,19 +353,15 @@ class ViolationAct(Base):
     updated_at: Mapped[datetime] = _updated_at()
 
 
-class ActStatusChange(Base):
+class ActStatusChange(StatusChangeRow, Base):
     """History of an act's status (one row per change, staff or payment)."""
 
     __tablename__ = "act_status_changes"
     __table_args__ = (Index("ix_act_status_changes_act_id", "act_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     act_id: Mapped[int] = mapped_column(ForeignKey("violation_acts.id", ondelete="CASCADE"))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
-    actor: Mapped[str] = mapped_column(String(64))
-    comment: Mapped[str | None] = mapped_column(Text)
-    changed_at: Mapped[datetime] = _created_at()
 
 
 class ActPayment(Base):

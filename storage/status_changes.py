@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery import notices
-from domain.application_status import ApplicationStatus, TransitionError, check_transition
+from domain.application_status import ApplicationStatus, check_transition
+from domain.transitions import TransitionError
 from storage.db import utcnow
 from storage.models import Application, ApplicationStatusChange, Citizen
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from domain.acts import (
     BAKU,
     ActStatus,
-    ActTransitionError,
     Load,
     LoadKind,
     Reminder,
@@ -28,6 +27,7 @@ from domain.acts import (
 )
 from domain.identifiers import IdentifierError, parse_subscriber_code
 from domain.recalculation import ActFacts, recalculate
+from domain.transitions import TransitionError
 
 LOADS = (
     Load(LoadKind.LIGHTING, Decimal(300)),
@@ -113,7 +113,7 @@ def test_allowed_changes(current: ActStatus, target: str, today: date, expected:
     ],
 )
 def test_refused_changes(current: ActStatus, target: str, today: date, reason: str) -> None:
-    with pytest.raises(ActTransitionError) as refused:
+    with pytest.raises(TransitionError) as refused:
         check_act_transition(current, target, today=today, due_on=date(2026, 3, 20))
     assert refused.value.reason == reason
 

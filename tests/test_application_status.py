@@ -11,12 +11,12 @@ from domain.application_status import (
     ApplicationStatus as S,
 )
 from domain.application_status import (
-    TransitionError,
     allowed_targets,
     can_withdraw,
     check_transition,
     payment_deadline,
 )
+from domain.transitions import TransitionError
 
 HAPPY_PATH = [
     S.REGISTERED, S.UNDER_REVIEW, S.CONDITIONS_IN_PREPARATION, S.PAYMENT_PENDING, S.PAID,
