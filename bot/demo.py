@@ -20,14 +20,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from conversations.quote_text import quote_record
 from domain.acts import BAKU
 from domain.connection_fees import ConnectionRequest, Phase, quote_fee
 from domain.districts import find_district
 from handlers.acts_api import new_act
 from storage import acts, applications, citizens
+from storage.types import AsyncSession, async_sessionmaker
 
 DEMO_SUBSCRIBER_CODE: Final = "700000000000001"
 DEMO_ACT_NUMBER: Final = "DEMO-1"

@@ -32,7 +32,6 @@ from datetime import timedelta
 from functools import partial
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 
 from chat.context import BotApplication
@@ -40,6 +39,7 @@ from observability import INBOX_QUARANTINED
 from storage import inbox
 from storage.db import utcnow
 from storage.retry import retry_on_disconnect
+from storage.types import AsyncSession, async_sessionmaker
 
 __all__ = ["Inbox", "update_kind"]
 

@@ -33,12 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.pool import NullPool
-
 from bot.settings import Settings
-from storage.db import create_engine
+from storage import leader_lock
+from storage.types import AsyncConnection
 
 __all__ = [
     "LOCK_KEY",
@@ -186,10 +183,8 @@ class PostgresLease(Lease):
     def __init__(self, database_url: str, interval: float) -> None:
         super().__init__(interval)
         self.grace_seconds = interval
-        self._engine = create_engine(
+        self._engine = leader_lock.lock_engine(
             database_url,
-            poolclass=NullPool,
-            isolation_level="AUTOCOMMIT",  # never "idle in transaction"
             connect_args={
                 "timeout": CONNECT_TIMEOUT_SECONDS,
                 "server_settings": {"application_name": APPLICATION_NAME, **KEEPALIVES},
@@ -226,10 +221,7 @@ class PostgresLease(Lease):
             self._driver = raw.driver_connection
             self._driver.add_termination_listener(lambda _connection: self._ended.set())
             self._connection = connection
-        taken = await self._connection.scalar(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
-        )
-        return bool(taken)
+        return await leader_lock.try_advisory_lock(self._connection, LOCK_KEY)
 
     async def lost(self) -> str:
         assert self._connection is not None
@@ -243,7 +235,7 @@ class PostgresLease(Lease):
                 break
             try:
                 async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-                    await connection.execute(text("SELECT 1"))
+                    await leader_lock.ping(connection)
             except Exception as error:
                 reason = f"the lock connection failed: {error!r}"
                 break

@@ -11,7 +11,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 
 import bot.webhook
@@ -41,6 +40,7 @@ from integrations.subscribers import HttpBilling, StoredSubscribers, SubscriberD
 from observability.log_limits import limit_http_server_log
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade_to_head
+from storage.types import AsyncEngine
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.ext import BaseRateLimiter, ExtBot
 from telegram.request import HTTPXRequest
@@ -24,6 +23,7 @@ from delivery.dispatcher import DispatchConfig, Dispatcher
 from delivery.providers import EmailSender, HttpSms, SmsProvider, SmtpEmail, StoredEmail, StoredSms
 from storage.db import create_engine, make_session_factory
 from storage.migrate import upgrade_to_head
+from storage.types import AsyncEngine, AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

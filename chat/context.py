@@ -6,7 +6,6 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from chat.locales import SavedLocales, update_saved_locale
@@ -15,6 +14,7 @@ from integrations.payments import PaymentChannelsOnly, Payments
 from integrations.power_centres import PowerCentres
 from integrations.subscribers import SubscriberDirectory
 from storage.phone_verifications import SmsCaps
+from storage.types import AsyncEngine, AsyncSession, async_sessionmaker
 
 SERVICES_KEY = "services"
 

@@ -23,11 +23,10 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from i18n import normalize_locale
 from storage import citizens
 from storage.retry import retry_on_disconnect
+from storage.types import AsyncSession, async_sessionmaker
 
 #: Citizens held in the cache: the ones writing within minutes of each other, a few MB at most.
 CACHE_SIZE: Final = 20_000

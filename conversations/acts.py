@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -59,6 +58,7 @@ from integrations.payments import Invoice
 from integrations.subscribers import DirectoryUnavailable
 from storage import acts, citizen_phones, citizens
 from storage.models import ActObjection, Citizen, ViolationAct
+from storage.types import AsyncSession
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import Forbidden, TelegramError
 
 from chat.context import SERVICES_KEY, BotApplication, BotContext, Services
@@ -28,6 +27,7 @@ from conversations.connection_draft import (
 from delivery.governor import Pace
 from i18n import DEFAULT_LOCALE, N_, normalize_locale, translate, use_locale
 from storage.models import Priority
+from storage.types import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ import logging
 from functools import partial
 from typing import Final
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -54,6 +53,7 @@ from i18n import (
 )
 from storage import citizens
 from storage.retry import retry_on_disconnect
+from storage.types import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 

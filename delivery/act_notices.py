@@ -13,7 +13,6 @@ from datetime import date, datetime
 from typing import Final
 
 from babel.numbers import format_decimal
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery import payment_text
 from delivery.notices import sms_text
@@ -22,6 +21,7 @@ from domain.acts import ActStatus, Reminder, sms_allowed_from
 from i18n import DEFAULT_LOCALE, N_, format_date, format_money, translate
 from storage import acts, citizens, outbox
 from storage.models import ActObjection, Channel, ViolationAct
+from storage.types import AsyncSession
 
 REGISTERED: Final = N_(
     "A violation act {number} has been drawn up for the subscriber code {code} ({address}).\n"

@@ -11,11 +11,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from delivery import act_notices
 from domain.acts import BAKU, reminder_days
 from storage import acts
+from storage.types import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -20,16 +20,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from delivery import act_notices, objection_notices
+from delivery import act_notices, application_changes, objection_notices
 from delivery.notices import DEADLINE_ACTOR, DEADLINE_COMMENT, baku_day
 from domain.acts import BAKU, reminder_days
 from domain.application_status import ApplicationStatus, payment_deadline
 from domain.transitions import TransitionError
 from storage import acts, job_runs, objections, status_changes
-from storage.models import Application
+from storage.types import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +65,16 @@ async def run_day(
 async def close_expired_applications(session: AsyncSession, today: date, now: datetime) -> int:
     """Close each application still waiting for payment after its last day to pay."""
     # A month is at most 31 days: anything changed since then cannot have expired yet.
-    result = await session.execute(
-        select(Application.number, Application.status_changed_at).where(
-            Application.status == ApplicationStatus.PAYMENT_PENDING,
-            Application.status_changed_at < now - timedelta(days=27),
-        )
+    waiting = await status_changes.in_status_since_before(
+        session, ApplicationStatus.PAYMENT_PENDING, now - timedelta(days=27)
     )
     closed = 0
-    for number, since in result.all():
+    for number, since in waiting:
         if payment_deadline(baku_day(since)) >= today:
             continue
         try:
             async with session.begin_nested():
-                await status_changes.change_status(
+                await application_changes.change_status(
                     session, number, ApplicationStatus.REJECTED, actor=DEADLINE_ACTOR,
                     comment=DEADLINE_COMMENT, now=now,
                 )  # fmt: skip

@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
 from delivery.governor import Pace
@@ -60,6 +59,7 @@ from storage.db import utcnow
 from storage.models import Channel, OutboxMessage
 from storage.outbox import failed_counts
 from storage.retry import is_connection_lost, retry_on_disconnect
+from storage.types import AsyncSession, async_sessionmaker
 
 __all__ = ["DispatchConfig", "Dispatcher", "backoff_seconds", "failed_counts"]
 

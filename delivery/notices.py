@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from babel.numbers import format_decimal
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery import payment_text
 from domain.application_status import ApplicationStatus, payment_deadline
@@ -18,6 +17,7 @@ from domain.sms import transliterate
 from i18n import BAKU, DEFAULT_LOCALE, N_, format_date, format_money, translate
 from storage import outbox
 from storage.models import Application, ApplicationStatusChange, Channel, Citizen, Priority
+from storage.types import AsyncSession
 
 REGISTERED_SMS = N_(
     "Azərişıq: your connection application {number} is registered. "

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from delivery import act_notices, objection_notices
 from domain.acts import BAKU, FINAL, ActStatus
 from domain.objections import ACTIONS_ALLOWED, ActAction, Outcome
 from storage import acts, objections
 from storage.models import Citizen
+from storage.types import AsyncSession
 
 
 class ActionRefused(ValueError):

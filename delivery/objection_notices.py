@@ -11,8 +11,6 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from delivery import act_notices
 from delivery.notices import baku_day, sms_text
 from delivery.objection_buttons import answer_buttons
@@ -22,6 +20,7 @@ from domain.sms import sms_size
 from i18n import DEFAULT_LOCALE, N_, format_date, translate
 from storage import outbox
 from storage.models import ActObjection, Channel, Citizen, ViolationAct
+from storage.types import AsyncSession
 
 OUTCOME_LABELS: Final[dict[Outcome, str]] = {
     Outcome.UPHELD: N_("Upheld"),

@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from delivery.sms_queries import Answered, IncomingSms, answer
 from storage.db import utcnow
+from storage.types import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -15,14 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from delivery import sms_replies
 from domain.sms_commands import SmsCommand, SmsRequest, parse_sms
 from i18n import DEFAULT_LOCALE
 from storage import acts, citizen_applications, citizens, outbox, sms_inbound
 from storage.citizen_applications import LIST_LIMIT
 from storage.models import Application, Channel, Priority
+from storage.types import AsyncSession
 
 
 @dataclass(frozen=True, slots=True)

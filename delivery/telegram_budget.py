@@ -21,12 +21,11 @@ import math
 import time
 from typing import Final, NamedTuple, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from delivery.rate_limit import Clock
 from storage import telegram_budget
 from storage.db import create_engine
 from storage.models import Priority
+from storage.types import AsyncEngine
 
 __all__ = ["BURST_SECONDS", "Budget", "Grant", "LocalBudget", "SharedBudget", "burst_for"]
 

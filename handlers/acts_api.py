@@ -25,8 +25,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 from pydantic import SecretStr
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery import act_notices
 from domain.acts import (
@@ -76,6 +74,7 @@ from handlers.staff_api import PREFIX, decimal_text, history_item, timestamp
 from storage import acts
 from storage.db import utcnow
 from storage.models import ActObjection, ActPayment, ViolationAct
+from storage.types import AsyncSession, IntegrityError
 
 log = logging.getLogger(__name__)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import TypeHandler
 
 from chat.context import BotContext
 from chat.locales import set_update_saved_locale
 from i18n import resolve_locale, set_locale
+from storage.types import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from typing import Final
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import SecretStr
-from sqlalchemy import func, select
 
 from handlers.health import SERVICES
 from observability import (
@@ -26,9 +25,9 @@ from observability import (
     SMS_CODES_SENT_TODAY,
 )
 from observability.log_limits import LogLimit
-from storage import broadcasts, inbox, phone_verifications
+from storage import broadcasts, inbox, outbox, phone_verifications
 from storage.db import utcnow
-from storage.models import Channel, OutboxMessage, OutboxStatus
+from storage.models import Channel, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +39,7 @@ async def read_database_gauges(request: web.Request) -> None:
     async with services.sessions() as session:
         SMS_CODES_SENT_TODAY.set(await phone_verifications.sent_today(session, utcnow()))
         SMS_CODES_DAILY_BUDGET.set(services.sms_caps.daily_budget)
-        rows = await session.execute(
-            select(OutboxMessage.channel, OutboxMessage.status, func.count()).group_by(
-                OutboxMessage.channel, OutboxMessage.status
-            )
-        )
-        counts = {(channel, status): int(n) for channel, status, n in rows.all()}
+        counts = await outbox.counts_by_channel_and_status(session)
         for channel in Channel:
             for status in OutboxStatus:
                 OUTBOX_DEPTH.labels(channel, status).set(counts.get((channel, status), 0))

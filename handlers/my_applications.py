@@ -13,7 +13,7 @@ from chat.context import BotContext
 from chat.keyboards import main_menu
 from chat.queries import say
 from chat.telegram_text import pack, say_all
-from delivery import payment_text
+from delivery import application_changes, payment_text
 from delivery.notices import baku_day, status_label
 from domain.application_status import (
     ApplicationStatus,
@@ -190,7 +190,7 @@ async def withdraw(update: Update, context: BotContext) -> None:
         withdrawn = False
         if application is not None:
             try:
-                await status_changes.change_status(
+                await application_changes.change_status(
                     session,
                     number,
                     ApplicationStatus.WITHDRAWN,

@@ -16,8 +16,6 @@ from typing import Any, Final
 
 from aiohttp import web
 from pydantic import SecretStr
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from delivery.objection_answers import ActionRefused, answer_objection
 from domain.acts import ActStatus, days_left
@@ -111,28 +109,13 @@ def act_summary(act: ViolationAct, today: date) -> dict[str, Any]:
     }
 
 
-async def owed_acts(
-    session: AsyncSession, today: date, *, overdue: bool | None, limit: int
-) -> list[ViolationAct]:
-    """Acts still owed, oldest due date first; ``overdue``: open past (or within) the due date."""
-    query = select(ViolationAct).where(ViolationAct.status.in_(acts.UNPAID))
-    if overdue is True:
-        query = query.where(ViolationAct.status == ActStatus.OPEN, ViolationAct.due_on < today)
-    elif overdue is False:
-        query = query.where(ViolationAct.due_on >= today)
-    result = await session.execute(
-        query.order_by(ViolationAct.due_on, ViolationAct.id).limit(limit)
-    )
-    return list(result.scalars())
-
-
 async def list_acts(request: web.Request) -> web.Response:
     query = parse_query(ActQuery, request.query)
     overdue = None if query.overdue is None else query.overdue == "true"
     limit = query.limit
     today = baku_today(utcnow())
     async with request.app[SERVICES].sessions() as session:
-        found = await owed_acts(session, today, overdue=overdue, limit=limit)
+        found = await acts.owed_acts(session, today, overdue=overdue, limit=limit)
     return respond(ActList, {"items": [act_summary(act, today) for act in found]})
 
 

@@ -26,11 +26,8 @@ from typing import Any, Final
 
 from aiohttp import web
 from pydantic import SecretStr
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from delivery import act_notices, payment_text
+from delivery import act_notices, application_changes, payment_text
 from delivery.notices import sms_text
 from domain.application_status import ApplicationStatus
 from domain.payment_channels import Reference, parse_reference
@@ -40,9 +37,9 @@ from handlers.health import SERVICES
 from handlers.http_api import ApiError, parse_body, read_body, respond
 from handlers.payment_models import PaymentCallbackAnswer, PaymentCallbackRequest
 from i18n import format_money, translate
-from storage import acts, status_changes
+from storage import acts, gateway_payments, status_changes
 from storage.db import utcnow
-from storage.models import GatewayPayment
+from storage.types import AsyncSession, IntegrityError
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +76,7 @@ async def pay_application(
     queued = 0
     if application.status == ApplicationStatus.PAYMENT_PENDING:
         try:
-            done = await status_changes.change_status(
+            done = await application_changes.change_status(
                 session, reference.number, ApplicationStatus.PAID, actor=ACTOR
             )
         except TransitionError:  # a staff change a moment ago: the gateway tries again
@@ -142,20 +139,15 @@ async def callback(request: web.Request, secret: bytes) -> web.Response:
         raise not_found(raw_reference)
     try:
         async with request.app[SERVICES].sessions.begin() as session:
-            seen = await session.scalar(
-                select(GatewayPayment).where(GatewayPayment.payment_id == payment_id)
+            first = await gateway_payments.record_once(
+                session,
+                payment_id=payment_id,
+                reference=str(reference),
+                amount=amount,
+                paid_at=paid_at,
             )
-            if seen is not None:
+            if not first:
                 return respond(PaymentCallbackAnswer, {"payment_id": payment_id, "recorded": False})
-            session.add(
-                GatewayPayment(
-                    payment_id=payment_id,
-                    reference=str(reference),
-                    amount=amount,
-                    paid_at=paid_at,
-                )
-            )
-            await session.flush()
             if reference.purpose == "connection":
                 result = await pay_application(session, reference, amount)
             else:

@@ -26,12 +26,12 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from pydantic import SecretStr
 
-from bot.settings import Settings
 from delivery.sms_batches import SmsBatches
 from delivery.sms_queries import IncomingSms
 from domain.identifiers import IdentifierError, parse_mobile_phone
@@ -175,7 +175,22 @@ def from_twilio(
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def inbound(settings: Settings) -> Handler:
+class SmsWebhookSettings(Protocol):
+    """What the webhook needs of the settings (``bot.settings.Settings`` has it; bot/ passes it)."""
+
+    @property
+    def sms_webhook_secret(self) -> SecretStr | None: ...
+    @property
+    def sms_webhook_shared_key(self) -> SecretStr | None: ...
+    @property
+    def sms_webhook_public_url(self) -> str | None: ...
+    @property
+    def sms_queries_per_hour(self) -> int: ...
+    @property
+    def sms_transliterate(self) -> bool: ...
+
+
+def inbound(settings: SmsWebhookSettings) -> Handler:
     secret_setting = settings.sms_webhook_secret
     secret = secret_setting.get_secret_value().encode() if secret_setting else b""
     shared_setting = settings.sms_webhook_shared_key
@@ -222,5 +237,5 @@ def inbound(settings: Settings) -> Handler:
     return handle
 
 
-def routes(settings: Settings) -> list[web.RouteDef]:
+def routes(settings: SmsWebhookSettings) -> list[web.RouteDef]:
     return [web.post(PATH, inbound(settings))]

@@ -25,9 +25,8 @@ from typing import Any, Final
 from aiohttp import web
 from multidict import MultiMapping
 from pydantic import SecretStr
-from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from delivery import application_changes
 from delivery.notices import status_label
 from domain.application_status import ApplicationStatus, allowed_targets, parse_status
 from domain.transitions import TransitionError
@@ -51,7 +50,7 @@ from handlers.http_api import (
     transition_refused,
 )
 from i18n import BAKU
-from storage import status_changes
+from storage import applications, status_changes
 from storage.models import Application, ApplicationStatusChange, StatusChangeRow
 
 log = logging.getLogger(__name__)
@@ -128,32 +127,17 @@ def decode_cursor(raw: str) -> tuple[datetime, int]:
         raise bad_parameter("cursor", "not a cursor from next_cursor") from None
 
 
-async def page(session: AsyncSession, query: ListQuery) -> Sequence[Application]:
-    """Up to ``limit + 1`` applications, newest first (the extra one says there are more)."""
-    statement = select(Application)
-    if query.status is not None:
-        statement = statement.where(Application.status == query.status)
-    if query.district is not None:
-        statement = statement.where(Application.district == query.district)
-    if query.since is not None:
-        statement = statement.where(Application.created_at >= query.since)
-    if query.after is not None:
-        created_at, row_id = query.after
-        statement = statement.where(
-            or_(
-                Application.created_at < created_at,
-                and_(Application.created_at == created_at, Application.id < row_id),
-            )
-        )
-    statement = statement.order_by(Application.created_at.desc(), Application.id.desc())
-    result = await session.execute(statement.limit(query.limit + 1))
-    return result.scalars().all()
-
-
 async def list_applications(request: web.Request) -> web.Response:
     query = parse_list_query(request.query)
     async with request.app[SERVICES].sessions() as session:
-        rows = await page(session, query)
+        rows = await applications.newest_first(
+            session,
+            status=query.status,
+            district=query.district,
+            since=query.since,
+            after=query.after,
+            limit=query.limit + 1,
+        )
     items = rows[: query.limit]
     more = len(rows) > query.limit
     return respond(
@@ -267,7 +251,7 @@ async def post_status(request: web.Request) -> web.Response:
     change = parse_body(StatusChangeRequest, await read_body(request))
     async with request.app[SERVICES].sessions.begin() as session:
         try:
-            done = await status_changes.change_status(
+            done = await application_changes.change_status(
                 session, number, change.status, actor=change.actor, comment=change.comment
             )
         except status_changes.ApplicationNotFound:

@@ -9,16 +9,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from delivery.objection_notices import answer_due
 from domain.acts import BAKU
 from domain.objections import REMIND_DAYS_BEFORE
 from handlers.api_models import LIMIT_MAX
-from handlers.objections_api import owed_acts
 from i18n import _, format_date, format_money
 from storage import acts, objections
 from storage.db import utcnow
+from storage.types import AsyncSession
 
 SHOWN: Final = 10
 
@@ -30,7 +28,7 @@ def more(count: int) -> list[str]:
 async def lines(session: AsyncSession) -> list[str]:
     today = utcnow().astimezone(BAKU).date()
     due = await objections.unanswered_due_by(session, today + timedelta(days=REMIND_DAYS_BEFORE))
-    overdue_acts = await owed_acts(session, today, overdue=True, limit=LIMIT_MAX)
+    overdue_acts = await acts.owed_acts(session, today, overdue=True, limit=LIMIT_MAX)
     shown: list[str] = []
     if due:
         shown += ["", _("Objections close to their answer date: {count}").format(count=len(due))]

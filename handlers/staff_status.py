@@ -24,6 +24,7 @@ from chat.context import BotContext
 from chat.conversation import conversation
 from chat.queries import answer_once, say
 from chat.telegram_text import pack, say_all
+from delivery import application_changes
 from delivery.notices import status_label
 from domain.application_status import ApplicationStatus, allowed_targets
 from domain.transitions import TransitionError
@@ -143,7 +144,7 @@ async def apply(update: Update, context: BotContext, comment: str | None) -> int
         return ConversationHandler.END
     try:
         async with context.services.sessions.begin() as session:
-            done = await status_changes.change_status(
+            done = await application_changes.change_status(
                 session,
                 pending["number"],
                 pending["target"],

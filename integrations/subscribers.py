@@ -17,10 +17,10 @@ import logging
 from typing import Protocol
 
 import aiohttp
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.identifiers import IdentifierError, parse_mobile_phone
 from storage import acts
+from storage.types import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -369,3 +369,18 @@ async def objection_count(session: AsyncSession, act_id: int) -> int:
         select(func.count()).select_from(ActObjection).where(ActObjection.act_id == act_id)
     )
     return int(result.scalar_one())
+
+
+async def owed_acts(
+    session: AsyncSession, today: date, *, overdue: bool | None, limit: int
+) -> list[ViolationAct]:
+    """Acts still owed, oldest due date first; ``overdue``: open past (or within) the due date."""
+    query = select(ViolationAct).where(ViolationAct.status.in_(UNPAID))
+    if overdue is True:
+        query = query.where(ViolationAct.status == ActStatus.OPEN, ViolationAct.due_on < today)
+    elif overdue is False:
+        query = query.where(ViolationAct.due_on >= today)
+    result = await session.execute(
+        query.order_by(ViolationAct.due_on, ViolationAct.id).limit(limit)
+    )
+    return list(result.scalars())

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.application_status import ApplicationStatus
@@ -117,3 +119,36 @@ async def _remember_contacts(
     await citizens.remember_verified_phone(session, citizen, phone)
     if email:
         await session.execute(update(Citizen).where(Citizen.id == citizen.id).values(email=email))
+
+
+async def newest_first(
+    session: AsyncSession,
+    *,
+    status: ApplicationStatus | None = None,
+    district: str | None = None,
+    since: datetime | None = None,
+    after: tuple[datetime, int] | None = None,
+    limit: int,
+) -> Sequence[Application]:
+    """Up to ``limit`` applications, newest first, filtered; the page of the staff API.
+
+    ``after`` is the (created_at, id) of the last row of the previous page (keyset paging).
+    """
+    statement = select(Application)
+    if status is not None:
+        statement = statement.where(Application.status == status)
+    if district is not None:
+        statement = statement.where(Application.district == district)
+    if since is not None:
+        statement = statement.where(Application.created_at >= since)
+    if after is not None:
+        created_at, row_id = after
+        statement = statement.where(
+            or_(
+                Application.created_at < created_at,
+                and_(Application.created_at == created_at, Application.id < row_id),
+            )
+        )
+    statement = statement.order_by(Application.created_at.desc(), Application.id.desc())
+    result = await session.execute(statement.limit(limit))
+    return result.scalars().all()

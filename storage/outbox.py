@@ -201,3 +201,15 @@ async def failed_counts(session: AsyncSession) -> dict[Channel, int]:
     for channel, count in rows:
         counts[Channel(channel)] = int(count)
     return counts
+
+
+async def counts_by_channel_and_status(
+    session: AsyncSession,
+) -> dict[tuple[Channel, OutboxStatus], int]:
+    """How many messages each (channel, status) holds; absent pairs hold none."""
+    rows = await session.execute(
+        select(OutboxMessage.channel, OutboxMessage.status, func.count()).group_by(
+            OutboxMessage.channel, OutboxMessage.status
+        )
+    )
+    return {(Channel(channel), OutboxStatus(status)): int(n) for channel, status, n in rows.all()}

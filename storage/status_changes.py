@@ -1,4 +1,8 @@
-"""Moving an application to a new status: status, history row and notices in one transaction."""
+"""Moving an application to a new status: the status and its history row.
+
+The notices that go with a change are queued by ``delivery.application_changes``, in the same
+transaction (storage knows nothing of delivery).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from delivery import notices
 from domain.application_status import ApplicationStatus, check_transition
 from domain.transitions import TransitionError
 from storage.db import utcnow
@@ -21,10 +24,10 @@ class ApplicationNotFound(LookupError):
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class Recorded:
     application: Application
     change: ApplicationStatusChange
-    queued: int  # notices queued (one per channel of the citizen)
+    citizen: Citizen
 
 
 async def by_number(
@@ -45,7 +48,19 @@ async def history(session: AsyncSession, application_id: int) -> Sequence[Applic
     return rows.scalars().all()
 
 
-async def change_status(
+async def in_status_since_before(
+    session: AsyncSession, status: ApplicationStatus, before: datetime
+) -> list[tuple[str, datetime]]:
+    """(number, status_changed_at) of the applications in ``status`` since before ``before``."""
+    rows = await session.execute(
+        select(Application.number, Application.status_changed_at).where(
+            Application.status == status, Application.status_changed_at < before
+        )
+    )
+    return [(number, since) for number, since in rows.all()]
+
+
+async def record_change(
     session: AsyncSession,
     number: str,
     target: str,
@@ -53,12 +68,11 @@ async def change_status(
     actor: str,
     comment: str | None = None,
     now: datetime | None = None,
-    notify_telegram: bool = True,
-) -> Change:
-    """Apply a status change in the caller's transaction (the caller commits).
+) -> Recorded:
+    """Apply a status change in the caller's transaction (the caller commits); no notices.
 
     Raises ApplicationNotFound, or domain TransitionError for a change the lifecycle refuses.
-    ``notify_telegram=False`` when the citizen made the change in the chat and saw the answer.
+    Use ``delivery.application_changes.change_status``, which also queues the notices.
     """
     application = await by_number(session, number, for_update=True)
     if application is None:
@@ -88,7 +102,4 @@ async def change_status(
     await session.flush()
     citizen = await session.get(Citizen, application.citizen_id)
     assert citizen is not None
-    queued = await notices.queue_status_changed(
-        session, application, citizen, change, telegram=notify_telegram
-    )
-    return Change(application, change, queued)
+    return Recorded(application, change, citizen)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chat.telegram_text import MAX_TEXT, utf16_len
+from delivery import application_changes
 from domain.application_status import COMMENT_MAX, ApplicationStatus
 from emulator import BotApiEmulator, SentMessage
-from storage import status_changes
 from tests.harness import Citizen, bot_on_emulator
 from tests.test_application_results import az, label, start, submitted
 
@@ -43,7 +43,7 @@ async def staff_commented(
     comments = [comment(index, filler) for index in range(1, len(steps) + 1)]
     for target, text in zip(steps, comments, strict=True):
         async with sessions.begin() as session:
-            await status_changes.change_status(
+            await application_changes.change_status(
                 session, number, target, actor="api:operator", comment=text
             )
     return comments

@@ -30,13 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import handlers.sms_inbound
 from bot.runtime import make_services
-from delivery import sms_replies
+from delivery import application_changes, sms_replies
 from domain.sms import sms_size, transliterate
 from domain.sms_commands import SmsCommand, parse_sms
 from handlers import acts_api
 from handlers.health import SERVICES
 from i18n import translate
-from storage import acts, applications, citizen_applications, citizens, status_changes
+from storage import acts, applications, citizen_applications, citizens
 from storage.models import Channel, Citizen, OutboxMessage, SmsInbound
 from tests.harness import settings_for
 from tests.test_application_results import submission
@@ -368,7 +368,9 @@ async def test_stop_silences_sms_notices_and_start_brings_them_back(webhook: Web
 
     async def sms_notices(target: str) -> list[OutboxMessage]:
         async with webhook.sessions.begin() as session:
-            await status_changes.change_status(session, number, target, actor="t", comment=None)
+            await application_changes.change_status(
+                session, number, target, actor="t", comment=None
+            )
         async with webhook.sessions() as session:
             result = await session.execute(
                 select(OutboxMessage).where(
