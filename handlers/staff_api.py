@@ -257,7 +257,9 @@ async def post_status(request: web.Request) -> web.Response:
         except status_changes.ApplicationNotFound:
             raise not_found(number) from None
         except TransitionError as error:
-            raise transition_refused(error, allowed_targets(error.current)) from None
+            application = await status_changes.by_number(session, number)
+            free = application is not None and application.fee_amount == 0
+            raise transition_refused(error, allowed_targets(error.current, free=free)) from None
         changes = await status_changes.history(session, done.application.id)
         body = {**detail(done.application, changes), "notices_queued": done.queued}
     log.info(

@@ -114,6 +114,7 @@ async def make_application(
     locale: str = "az",
     email: str | None = None,
     chat: bool = True,
+    fee: Decimal = Decimal("1234.5"),
 ) -> Application:
     n = next(_ids)
     draft = applications.Submission(
@@ -138,7 +139,7 @@ async def make_application(
         power_centre="PS-1",
         phone=f"+99450{n:07d}",
         email=email,
-        fee_amount=Decimal("1234.5"),
+        fee_amount=fee,
         fee_rule_set="eeiq-2026",
         quote={"amount": "1234.50"},
     )
@@ -532,6 +533,20 @@ async def test_refused_changes_change_nothing(
     assert len(await history_rows(api.services)) == 1
     assert await outbox_rows(api.services) == []
     assert (await api.get(f"/api/applications/{application.number}"))[1]["status"] == start
+
+
+async def test_a_refused_change_of_a_free_connection_lists_paid_not_payment_pending(
+    api: Api,
+) -> None:
+    """Nobody is asked to pay 0: the statuses offered are the ones the detail view lists."""
+    application = await make_application(api.services, status="under_review", fee=Decimal(0))
+    status, answer = await api.post_status(
+        application.number, {"status": "connected", "actor": "a"}
+    )
+    assert (status, answer["error"]) == (409, "illegal"), answer
+    detail = (await api.get(f"/api/applications/{application.number}"))[1]
+    assert answer["allowed"] == detail["allowed_targets"]
+    assert answer["allowed"] == ["conditions_in_preparation", "paid", "rejected", "withdrawn"]
 
 
 GOOD = {"status": "under_review", "actor": "a"}
