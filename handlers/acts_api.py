@@ -58,6 +58,7 @@ from handlers.act_models import (
     Subscriber,
     SubscriberRequest,
 )
+from handlers.api_values import PREFIX, decimal_text, history_item, timestamp
 from handlers.health import SERVICES
 from handlers.http_api import (
     ApiError,
@@ -70,7 +71,6 @@ from handlers.http_api import (
     respond,
     transition_refused,
 )
-from handlers.staff_api import PREFIX, decimal_text, history_item, timestamp
 from storage import acts
 from storage.db import utcnow
 from storage.models import ActObjection, ActPayment, ViolationAct

@@ -22,10 +22,10 @@ from domain.acts import ActStatus, days_left
 from domain.objections import ANSWER_MIN, ActAction
 from domain.transitions import TransitionError
 from handlers.acts_api import act_detail, act_refusal, baku_today, invalid, money, objection_item
+from handlers.api_values import PREFIX, timestamp
 from handlers.health import SERVICES
 from handlers.http_api import ApiError, guarded, parse_body, parse_query, read_body, respond
 from handlers.objection_models import ActList, ActQuery, ObjectionAnswered, ObjectionAnswerRequest
-from handlers.staff_api import PREFIX, timestamp
 from storage import acts, objections
 from storage.db import utcnow
 from storage.models import ViolationAct

@@ -21,9 +21,10 @@ from handlers import api_models as apps
 from handlers import objection_models as objs
 from handlers import payment_models as pay
 from handlers import staff_api as api
+from handlers.api_values import PREFIX
 from handlers.http_api import JSON, MAX_BODY
 
-PATH: Final = f"{api.PREFIX}/openapi.json"
+PATH: Final = f"{PREFIX}/openapi.json"
 REF: Final = "#/components/schemas/{model}"
 Codes = dict[int, tuple[str, type[BaseModel] | str]]
 
@@ -164,9 +165,7 @@ def parameters(operation: Operation, schemas: dict[str, Any]) -> list[dict[str, 
             schema = dict(schema)
             described = schema.pop("description", name)
             schema.pop("default", None)
-            if None in schema.get("anyOf", [{}])[1:2] or {"type": "null"} in schema.get(
-                "anyOf", []
-            ):
+            if {"type": "null"} in schema.get("anyOf", []):  # optional: the type, not null
                 schema = {**next(s for s in schema.pop("anyOf") if s != {"type": "null"}), **schema}
             found.append({"name": name, "in": "query", "required": False,
                           "description": described, "schema": schema})  # fmt: skip
@@ -226,19 +225,16 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Azərişıq bot staff API",
-            "version": "1.0.0",
+            "title": "Azərişıq bot staff API", "version": "1.0.0",
             "description": "Connection applications and violation acts for staff. Send "
             "Authorization: Bearer <STAFF_API_TOKEN>; errors are JSON with a stable `error` "
             "code. Money and kWh are decimal strings.",
         },
         "security": [{"bearerAuth": []}],
         "paths": paths,
-        "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": schemas,
-        },
-    }
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+                       "schemas": schemas},
+    }  # fmt: skip
 
 
 BODY: Final = json.dumps(document(), ensure_ascii=False, indent=1).encode()

@@ -19,7 +19,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Final
 
 from aiohttp import web
@@ -38,6 +37,7 @@ from handlers.api_models import (
     StatusChanged,
     StatusChangeRequest,
 )
+from handlers.api_values import PREFIX, decimal_text, history_item, timestamp
 from handlers.health import SERVICES
 from handlers.http_api import (
     ApiError,
@@ -51,11 +51,10 @@ from handlers.http_api import (
 )
 from i18n import BAKU
 from storage import applications, status_changes
-from storage.models import Application, ApplicationStatusChange, StatusChangeRow
+from storage.models import Application, ApplicationStatusChange
 
 log = logging.getLogger(__name__)
 
-PREFIX: Final = "/api"
 LIST_PATH: Final = f"{PREFIX}/applications"
 DETAIL_PATH: Final = f"{PREFIX}/applications/{{number}}"
 STATUS_PATH: Final = f"{PREFIX}/applications/{{number}}/status"
@@ -150,25 +149,6 @@ async def list_applications(request: web.Request) -> web.Response:
 
 
 # --------------------------------------------------------------------------- representation
-
-
-def timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def history_item(change: StatusChangeRow) -> dict[str, Any]:
-    """A row of a status history, an application's or an act's."""
-    return {
-        "from_status": change.from_status,
-        "to_status": change.to_status,
-        "actor": change.actor,
-        "comment": change.comment,
-        "changed_at": timestamp(change.changed_at),
-    }
-
-
-def decimal_text(value: Decimal) -> str:
-    return format(value, "f")
 
 
 def label(status: str) -> str:

@@ -6,7 +6,7 @@ and not again on a second run or after a restart.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import aiohttp
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chat.context import BotApplication
 from delivery import deadlines
 from delivery.notices import DEADLINE_ACTOR, DEADLINE_PASSED
+from domain.acts import BAKU
 from domain.application_status import ApplicationStatus
 from domain.sms import sms_size
 from emulator import BotApiEmulator
@@ -116,7 +117,9 @@ async def test_an_unpaid_application_is_closed_once_after_its_deadline(
 ) -> None:
     application, _ = running
     services = application.bot_data["services"]
-    now = datetime.now(UTC)
+    # Noon in Baku: "an hour later" is the same Baku day whenever the test runs (at 23:30 in
+    # Baku it was the next day, and the job rightly ran again).
+    now = datetime.combine(datetime.now(BAKU).date(), time(12), tzinfo=BAKU).astimezone(UTC)
     pending = await make_application(
         services, status=str(ApplicationStatus.PAYMENT_PENDING), created_at=now - timedelta(days=45)
     )
