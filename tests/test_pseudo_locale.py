@@ -59,6 +59,7 @@ from storage.models import (
     OutboxMessage,
     ViolationAct,
 )
+from storage.models import Citizen as CitizenRow
 from tests.harness import Citizen, bot_on_emulator, settings_for
 from tests.test_act_dialogue import (
     ASK_CODE,
@@ -537,6 +538,23 @@ async def staff_writes(staff: Citizen, receipt: str, outcome: str, text: str) ->
     await staff.sees(az(CONFIRM))
 
 
+async def owner_of(sessions: Sessions, emulator: BotApiEmulator, stored: Application) -> Citizen:
+    """The one who made ``stored`` (:func:`tests.test_staff_api.make_application`), in Telegram."""
+    async with sessions() as session:
+        citizen = await session.get(CitizenRow, stored.citizen_id)
+    assert citizen is not None and citizen.telegram_chat_id is not None
+    emulator.add_user(citizen.telegram_chat_id)
+    return Citizen(emulator, citizen.telegram_chat_id)
+
+
+async def opens(owner: Citizen, stored: Application) -> None:
+    """``owner`` opens ``stored`` under «My applications»: its payment part and history."""
+    await owner.says(t("My applications"))
+    await owner.sees(az("Choose one to see its history, or send its number."))
+    await owner.presses(f"my:{stored.number}")
+    await owner.sees(az("History:"))
+
+
 async def paid_by_gateway(base: str, number: str, amount: Decimal, payment_id: str) -> None:
     report = {"payment_id": payment_id, "reference": f"{CODE}-{number}", "amount": str(amount)}
     status, answer = await gateway_callback(base, report)
@@ -628,14 +646,19 @@ async def test_objection_answers_deadlines_and_gateway_payments_come_from_the_ca
     await staff.presses("oa:cancel")
     await staff.sees(az("No change was made."))
 
-    # A connection fee paid on the checkout; another left unpaid past its deadline.
+    # A connection fee shown with its link and paid on the checkout; another left unpaid past
+    # its deadline (its owner reads the history below).
     services = application.bot_data["services"]
     pending = await make_application(services, status="payment_pending", created_at=now)
+    await opens(await owner_of(session_factory, emulator, pending), pending)
     status, _ = await gateway_callback(
         base, {"payment_id": "gw-3", "reference": pending.number, "amount": "1234.50"}
     )
     assert status == 201
-    await make_application(services, status="payment_pending", created_at=now - timedelta(days=45))
+    expired = await make_application(
+        services, status="payment_pending", created_at=now - timedelta(days=45)
+    )
+    expired_owner = await owner_of(session_factory, emulator, expired)
 
     # Deadlines: an objection filed 12 days ago (overdue) and one 9 days ago (due tomorrow);
     # an act due in 2 days whose 3-day reminder fell on a day the job missed; an act overdue.
@@ -667,6 +690,7 @@ async def test_objection_answers_deadlines_and_gateway_payments_come_from_the_ca
     for step in ("disconnected", "court"):
         await call("POST", f"{base}/api/acts/{overdue}/status", {"status": step, "actor": "x"})
     await deliver_outbox(application, session_factory)
+    await opens(expired_owner, expired)
     await aysel.says(t("Acts and payments"))
     await aysel.sees(az("Choose an act to see how the amount was calculated."))
     for number in (recomputed, paid_in_part, overdue, late):
@@ -690,6 +714,7 @@ async def test_objection_answers_deadlines_and_gateway_payments_come_from_the_ca
         "• {receipt} (act {number}): answer by {due}",
         "Acts unpaid past their due date (staff decide what follows):",
         "Sent: objection {receipt} is answered. Notices queued: {count}.", "+{count} more",
+        notices.DEADLINE_HISTORY, "To pay: {amount} by {deadline}.",
     )  # fmt: skip
     sms = (objection_notices.ANSWER_SMS_SHORT, payment_text.PAYMENT_THANKS_SMS,
            notices.DEADLINE_PASSED_SMS)  # fmt: skip
