@@ -107,9 +107,11 @@ STATUS_EXPLANATIONS: Final[dict[ApplicationStatus, str]] = {
 }
 STATUS_COMMENT = N_("Comment: {comment}")
 #: Who closes an application left unpaid past its deadline (delivery/deadlines.py), and the
-#: history's comment (staff read it); the citizen reads DEADLINE_PASSED in their language.
+#: history's comment (staff read it); the citizen reads DEADLINE_PASSED in their language, and
+#: DEADLINE_HISTORY in the history of My applications instead of the stored comment.
 DEADLINE_ACTOR = "deadline"
 DEADLINE_COMMENT = "Ödəniş müddəti bitdi"
+DEADLINE_HISTORY = N_("the fee was not paid in time")
 DEADLINE_PASSED = N_(
     "The connection fee was not paid by the deadline, so the application is closed. To connect, "
     "please apply again: «Connection request» in the menu."

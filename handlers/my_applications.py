@@ -14,7 +14,7 @@ from chat.keyboards import main_menu
 from chat.queries import say
 from chat.telegram_text import pack, say_all
 from delivery import application_changes, payment_text
-from delivery.notices import baku_day, status_label
+from delivery.notices import DEADLINE_ACTOR, DEADLINE_HISTORY, baku_day, status_label
 from domain.application_status import (
     ApplicationStatus,
     can_withdraw,
@@ -75,7 +75,9 @@ def history_line(change: ApplicationStatusChange) -> str:
     line = (
         f"{format_datetime(change.changed_at)} — {status_label(change.to_status, current_locale())}"
     )
-    return line + (f" ({change.comment})" if change.comment else "")
+    # A deadline's closure: its stored comment is for staff; the citizen reads the catalog's.
+    comment = _(DEADLINE_HISTORY) if change.actor == DEADLINE_ACTOR else change.comment
+    return line + (f" ({comment})" if comment else "")
 
 
 def detail_messages(

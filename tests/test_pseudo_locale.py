@@ -6,7 +6,10 @@ real gettext machinery (:func:`i18n.catalog_stand_in`). Then the dialogues, the 
 SMS replies are walked end to end, and every message, button and answer must be made of ⟦…⟧
 pieces alone, with only data between them: numbers, dates, amounts, application and act numbers,
 what the citizen typed, district names. A text written in the code, never marked for
-translation, shows up as letters outside the brackets.
+translation, shows up as letters outside the brackets. Staff texts in Telegram are read too.
+
+The second walk covers what came later: objection answers (API and the staff dialogue), the
+deadlines job and /staff, and acts paid on the hosted checkout with its signed callback.
 """
 
 from __future__ import annotations
@@ -29,25 +32,34 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import handlers.staff_deadlines
 import i18n
 from chat.context import BotApplication
 from conversations import acts as acts_dialogue
 from conversations import connection_request as cr
 from conversations import draft_reminders, quote_text
 from conversations import fee_calculator as fc
-from delivery import notices
+from delivery import act_notices, deadlines, notices, objection_notices, payment_text
 from delivery.act_reminders import queue_due_reminders
-from domain.acts import BAKU
+from delivery.notices import sms_text
+from domain.acts import BAKU, ActStatus
 from domain.application_status import ApplicationStatus
 from domain.connection_fees import Phase, default_rules
 from domain.districts import all_districts
 from domain.payment_channels import default_channels
 from domain.power_centres import SAMPLE_POWER_CENTRES_FILE, load_power_centres
 from emulator import BotApiEmulator, SentMessage
-from handlers import acts_api, sms_inbound
+from handlers import acts_api, objections_api, payments_callback, sms_inbound
 from handlers.health import SERVICES
 from i18n import LANGUAGE_NAMES, translate
-from storage.models import Application, ApplicationStatusChange, OutboxMessage
+from storage.models import (
+    ActObjection,
+    Application,
+    ApplicationStatusChange,
+    OutboxMessage,
+    ViolationAct,
+)
+from storage.models import Citizen as CitizenRow
 from tests.harness import Citizen, bot_on_emulator, settings_for
 from tests.test_act_dialogue import (
     ASK_CODE,
@@ -59,10 +71,14 @@ from tests.test_act_dialogue import (
     call,
 )
 from tests.test_act_dialogue import deliver as deliver_outbox
+from tests.test_act_payment_flow import SECRET as PAYMENTS_SECRET
+from tests.test_act_payment_flow import Gateway, serve
+from tests.test_act_payment_flow import callback as gateway_callback
 from tests.test_connection_request import head, walk_to_review
 from tests.test_crash_recovery import free_port
 from tests.test_fee_calculator import DISTRICT_QUESTION, PHASE_QUESTION
 from tests.test_sms_inbound import SECRET, Webhook, sms_json
+from tests.test_staff_api import make_application
 
 OPEN, CLOSE = "⟦", "⟧"
 TOKEN = "acts-token"
@@ -150,7 +166,8 @@ def has_letters(text: str) -> bool:
 
 
 class Reader:
-    """Everything the bot shows the citizens: texts, buttons, callback answers, outbox."""
+    """Everything the bot shows the citizens and staff: texts, buttons, callback answers,
+    outbox."""
 
     def __init__(self, emulator: BotApiEmulator) -> None:
         self.emulator = emulator
@@ -158,9 +175,7 @@ class Reader:
         emulator.on_message(self.read)
 
     def read(self, message: SentMessage) -> None:
-        where = f"chat {message.chat_id}"
-        if message.chat_id == STAFF:
-            return  # staff texts are not the citizen's; they are checked elsewhere
+        where = "staff" if message.chat_id == STAFF else f"chat {message.chat_id}"
         if message.text:
             self.seen.append((where, message.text))
         for button in message.buttons():
@@ -182,16 +197,36 @@ class Reader:
 
 
 @pytest.fixture
+async def checkout() -> AsyncIterator[tuple[str, Gateway]]:
+    """A hosted-checkout gateway (:class:`tests.test_act_payment_flow.Gateway`) and its URL."""
+    gateway = Gateway()
+    app = web.Application()
+    app.add_routes([web.post("/invoices", gateway.invoice)])
+    runner, base = await serve(app)
+    try:
+        yield f"{base}/invoices", gateway
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
 async def world(
-    engine: AsyncEngine, emulator: BotApiEmulator, database_url: str
+    engine: AsyncEngine,
+    emulator: BotApiEmulator,
+    database_url: str,
+    checkout: tuple[str, Gateway],
 ) -> AsyncIterator[tuple[BotApplication, str, str]]:
-    """Under the pseudo catalog: the bot, the acts API and the SMS webhook on one port."""
+    """Under the pseudo catalog: the bot with the hosted-checkout gateway, and the acts,
+    objections and payment-callback API and the SMS webhook on one port."""
+    payments = {"payments_url": checkout[0], "payments_token": SecretStr("gateway-token")}
     with (
         i18n.catalog_stand_in("az", pseudo_catalog("az")),
         i18n.catalog_stand_in("ru", pseudo_catalog("ru")),
         i18n.catalog_stand_in("en", pseudo_catalog("en")),
     ):
-        async with bot_on_emulator(engine, emulator, staff_ids=[STAFF]) as application:
+        async with bot_on_emulator(
+            engine, emulator, staff_ids=[STAFF], settings_overrides=payments
+        ) as application:
             settings = settings_for(
                 database_url,
                 sms_webhook_secret=SecretStr(SECRET),
@@ -201,6 +236,8 @@ async def world(
             app = web.Application()
             app[SERVICES] = application.bot_data["services"]
             app.add_routes(acts_api.routes(SecretStr(TOKEN)))
+            app.add_routes(objections_api.routes(SecretStr(TOKEN)))
+            app.add_routes(payments_callback.routes(SecretStr(PAYMENTS_SECRET)))
             app.add_routes(sms_inbound.routes(settings))
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
@@ -230,6 +267,8 @@ async def outbox_texts(sessions: Sessions) -> list[tuple[str, str]]:
             for key in ("text", "subject", "caption"):
                 if isinstance(payload.get(key), str):
                     found.append((f"outbox {row.idempotency_key} {key}", payload[key]))
+            for button in (b for line in payload.get("buttons") or () for b in line):
+                found.append((f"outbox {row.idempotency_key} button", str(button.get("text"))))
         return found
 
 
@@ -454,3 +493,233 @@ async def test_every_dialogue_notice_and_sms_reply_comes_from_the_catalog(
     found = reader.untranslated(extra=["Sənədlər tamdır", "Sened", "Yox!", "bir de bu"])
     report = (f"{where}: {text!r}\n    outside: {rest!r}" for where, text, rest in found)
     assert not found, "\n".join(report)
+
+
+#: What staff and the citizen type in the second walk: data.
+REASON = "Sayğac qapının arxasındadır, heç bir qızdırıcı yoxdur; aktı imzalamadım."
+LONG_ANSWER = (
+    "Yoxlama göstərdi ki, qızdırıcı evdə yoxdur və sayğac düzgün işləyir; aktın məbləği ləğv "
+    "edilir, ödəniş tələb olunmur. Narahatlığa görə üzr istəyirik, suallarınız olsa, 199-a zəng "
+    "edin."
+)
+SHORT_ANSWER = "Məbləğ azaldıldı."
+REJECTED_ANSWER = "Akt qalır."  # short enough for the whole answer in one (UCS-2) SMS
+UPHELD_ANSWER = "Qızdırıcı yoxdur, akt azaldılır."
+CHOOSE = "Objection {receipt} to act {number}. Choose the answer:"
+WRITE = "Write the answer for the citizen ({min} to {max} characters):"
+CONFIRM = "The citizen will read (in their language):\n{outcome}.\n{text}"
+REFUSED = "The act cannot change now (it is paid or cancelled). Send the answer alone."
+
+
+async def objects_to(person: Citizen, number: str) -> str:
+    """``person`` opens act ``number`` (with its «Pay online» link), objects; the receipt."""
+    await person.says(t("Acts and payments"))
+    await person.sees(number)
+    await person.presses(f"ak:show:{number}")
+    await person.sees(az("How the amount was calculated ({rule}):"))
+    await person.presses(f"ak:object:{number}")
+    await person.sees(az(ASK_REASON))
+    await person.says(REASON)
+    await person.sees(az(PREVIEW))
+    await person.presses("ak:send")
+    receipt = await person.sees(az(RECEIPT))
+    found = re.search(r"ET-\d{4}-\d{6}", receipt.text or "")
+    assert found is not None, receipt.text
+    return found.group(0)
+
+
+async def staff_writes(staff: Citizen, receipt: str, outcome: str, text: str) -> None:
+    """Staff open the answer to ``receipt`` from its button, choose, write: the preview."""
+    await staff.presses(f"oa:{receipt}")
+    await staff.sees(az(CHOOSE))
+    await staff.presses(f"oa:o:{outcome}")
+    await staff.sees(az(WRITE))
+    await staff.says(text)
+    await staff.sees(az(CONFIRM))
+
+
+async def owner_of(sessions: Sessions, emulator: BotApiEmulator, stored: Application) -> Citizen:
+    """The one who made ``stored`` (:func:`tests.test_staff_api.make_application`), in Telegram."""
+    async with sessions() as session:
+        citizen = await session.get(CitizenRow, stored.citizen_id)
+    assert citizen is not None and citizen.telegram_chat_id is not None
+    emulator.add_user(citizen.telegram_chat_id)
+    return Citizen(emulator, citizen.telegram_chat_id)
+
+
+async def opens(owner: Citizen, stored: Application) -> None:
+    """``owner`` opens ``stored`` under «My applications»: its payment part and history."""
+    await owner.says(t("My applications"))
+    await owner.sees(az("Choose one to see its history, or send its number."))
+    await owner.presses(f"my:{stored.number}")
+    await owner.sees(az("History:"))
+
+
+async def paid_by_gateway(base: str, number: str, amount: Decimal, payment_id: str) -> None:
+    report = {"payment_id": payment_id, "reference": f"{CODE}-{number}", "amount": str(amount)}
+    status, answer = await gateway_callback(base, report)
+    assert status == 201, answer
+
+
+async def test_objection_answers_deadlines_and_gateway_payments_come_from_the_catalog(
+    world: tuple[BotApplication, str, str],
+    emulator: BotApiEmulator,
+    session_factory: Sessions,
+    checkout: tuple[str, Gateway],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Staff answer objections (API and Telegram: every outcome, cancel, recompute, refusals),
+    the citizen reads the answers (chat and SMS), the deadlines job runs for two days, /staff
+    lists what is close or overdue, and acts are paid on the hosted checkout."""
+    application, base, _ = world
+    reader = Reader(emulator)
+    emulator.add_user(STAFF)
+    staff = Citizen(emulator, STAFF)
+    aysel = Citizen(emulator, AYSEL)
+    now = datetime.now(UTC)
+    today = now.astimezone(BAKU).date()
+    numbers = [f"AKT-2026-00{n}" for n in range(51, 59)]
+    await call("PUT", f"{base}/api/subscribers/{CODE}", {"phone": AYSEL_PHONE})
+    amounts = {
+        number: Decimal((await call("POST", f"{base}/api/acts", act_body(number, today)))["amount"])
+        for number in numbers
+    }
+    cancelled, recomputed, rejected, paid_in_part, refused, close, late, overdue = numbers
+
+    await aysel.says("/start")
+    await aysel.reply()
+    await aysel.says(t("Acts and payments"))
+    await aysel.sees(az(ASK_CODE))
+    await aysel.says(CODE)
+    await aysel.sees(az(ASK_PHONE))
+    await aysel.shares_contact(AYSEL_PHONE, owner_id=AYSEL)
+    await aysel.sees(numbers[0])
+    receipts = {number: await objects_to(aysel, number) for number in numbers[:6]}
+    await deliver_outbox(application, session_factory)  # staff are told, with the button
+
+    # Over the API: upheld and the act cancelled (a long answer: the SMS's short form), partly
+    # upheld and the amount recomputed.
+    async def answer(number: str, body: dict[str, Any]) -> None:
+        url = f"{base}/api/objections/{receipts[number]}/answer"
+        await call("POST", url, {"actor": "staff-1", **body})
+
+    await answer(cancelled, {"outcome": "upheld", "text": LONG_ANSWER, "act": "cancel"})
+    await answer(recomputed, {"outcome": "partly_upheld", "text": SHORT_ANSWER,
+                              "act": "recompute", "amount": "120.50"})  # fmt: skip
+
+    # In Telegram: rejected, after a text too short and one too long; the button again.
+    await staff.sees(receipts[rejected])
+    await staff.presses(f"oa:{receipts[rejected]}")
+    await staff.sees(az(CHOOSE))
+    await staff.presses("oa:o:rejected")
+    await staff.sees(az(WRITE))
+    await staff.says("Yox")
+    await staff.sees(az("Please write at least {count} characters."))
+    await staff.sees(az(WRITE))
+    await staff.says("ə" * 2001)
+    await staff.sees(az("The answer is too long (at most {max} characters)."))
+    await staff.sees(az(WRITE))
+    await staff.says(REJECTED_ANSWER)
+    await staff.sees(az(CONFIRM))
+    await staff.presses("oa:send")
+    await staff.sees(receipts[rejected])  # sent
+    await staff.presses(f"oa:{receipts[rejected]}")
+    await staff.sees(az("This objection is already answered."))
+
+    # Paid in part on the checkout (thanked), then upheld with a new amount below what is
+    # paid, after one that is not an amount: the act is paid.
+    await paid_by_gateway(base, paid_in_part, Decimal("100.00"), "gw-1")
+    await staff_writes(staff, receipts[paid_in_part], "upheld", UPHELD_ANSWER)
+    await staff.presses("oa:send:recompute")
+    await staff.sees(az("The act's new amount in AZN, less than {amount} (for example 120.50):"))
+    await staff.says("yüz")
+    await staff.sees(az("That is not an amount less than the act's."))
+    await staff.says("90,00")
+    await staff.sees(receipts[paid_in_part])  # sent
+
+    # Upheld, but the act is paid meanwhile: it cannot be cancelled; the answer is dropped.
+    await staff_writes(staff, receipts[refused], "upheld", UPHELD_ANSWER)
+    await paid_by_gateway(base, refused, amounts[refused], "gw-2")
+    await staff.presses("oa:send:cancel")
+    await staff.sees(az(REFUSED))
+    await staff.sees(az(CONFIRM))
+    await staff.presses("oa:cancel")
+    await staff.sees(az("No change was made."))
+
+    # A connection fee shown with its link and paid on the checkout; another left unpaid past
+    # its deadline (its owner reads the history below).
+    services = application.bot_data["services"]
+    pending = await make_application(services, status="payment_pending", created_at=now)
+    await opens(await owner_of(session_factory, emulator, pending), pending)
+    status, _ = await gateway_callback(
+        base, {"payment_id": "gw-3", "reference": pending.number, "amount": "1234.50"}
+    )
+    assert status == 201
+    expired = await make_application(
+        services, status="payment_pending", created_at=now - timedelta(days=45)
+    )
+    expired_owner = await owner_of(session_factory, emulator, expired)
+
+    # Deadlines: an objection filed 12 days ago (overdue) and one 9 days ago (due tomorrow);
+    # an act due in 2 days whose 3-day reminder fell on a day the job missed; an act overdue.
+    async with session_factory.begin() as session:
+        for number, days in ((refused, 12), (close, 9)):
+            objection = await session.scalar(
+                select(ActObjection).where(ActObjection.receipt_number == receipts[number])
+            )
+            assert objection is not None
+            objection.created_at = now - timedelta(days=days)
+        for number, due in (
+            (late, today + timedelta(days=2)),
+            (overdue, today - timedelta(days=3)),
+        ):
+            act = await session.scalar(select(ViolationAct).where(ViolationAct.number == number))
+            assert act is not None
+            act.due_on = due
+    first = await deadlines.run_day(session_factory, now - timedelta(days=2), [STAFF])
+    second = await deadlines.run_day(session_factory, now, [STAFF])
+    assert (first.closed, first.staff_reminders + second.staff_reminders) == (1, 2), (first, second)
+    assert second.late_reminders > 0, second  # its chat and its SMS
+    await staff.says("/staff")
+    await staff.sees(az("Objections close to their answer date: {count}"))
+    monkeypatch.setattr(handlers.staff_deadlines, "SHOWN", 1)
+    await staff.says("/staff")  # now with "+1 more"
+    await staff.sees(az("Objections close to their answer date: {count}"))
+
+    # Staff act on the overdue act; the citizen's list and the details after all of it.
+    for step in ("disconnected", "court"):
+        await call("POST", f"{base}/api/acts/{overdue}/status", {"status": step, "actor": "x"})
+    await deliver_outbox(application, session_factory)
+    await opens(expired_owner, expired)
+    await aysel.says(t("Acts and payments"))
+    await aysel.sees(az("Choose an act to see how the amount was calculated."))
+    for number in (recomputed, paid_in_part, overdue, late):
+        await aysel.presses(f"ak:show:{number}")
+        await aysel.sees(az("How the amount was calculated ({rule}):"))
+    for invoice in checkout[1].invoices:  # the gateway's page shows its description
+        reader.add("checkout page", invoice["description"])
+
+    for where, text in await outbox_texts(session_factory):
+        reader.add(where, text)
+    typed = [REASON, LONG_ANSWER, SHORT_ANSWER, REJECTED_ANSWER, UPHELD_ANSWER, "Yox", "yüz"]
+    found = reader.untranslated(extra=[*typed, *(map(sms_text, typed)), "ə" * 2001])
+    report = (f"{where}: {text!r}\n    outside: {rest!r}" for where, text, rest in found)
+    assert not found, "\n".join(report)
+    shown = "\n".join(text for _, text in reader.seen)
+    walked = (  # each variant was seen, so each was checked
+        objection_notices.RECOMPUTED, payment_text.PAYMENT_THANKS, payment_text.PAY_ONLINE,
+        act_notices.LATE_REMINDER, objection_notices.STAFF_REMINDER, notices.DEADLINE_PASSED,
+        act_notices.STATUS_TEXTS[ActStatus.DISCONNECTED], act_notices.STATUS_TEXTS[ActStatus.COURT],
+        "• {receipt} (act {number}): overdue since {due}",
+        "• {receipt} (act {number}): answer by {due}",
+        "Acts unpaid past their due date (staff decide what follows):",
+        "Sent: objection {receipt} is answered. Notices queued: {count}.", "+{count} more",
+        notices.DEADLINE_HISTORY, "To pay: {amount} by {deadline}.",
+    )  # fmt: skip
+    sms = (objection_notices.ANSWER_SMS_SHORT, payment_text.PAYMENT_THANKS_SMS,
+           notices.DEADLINE_PASSED_SMS)  # fmt: skip
+    missing = [m for m in walked if az(m) not in shown]
+    missing += [m for m in sms if sms_text(az(m)) not in shown]
+    assert not missing, missing
+    whole = [text for where, text in reader.seen if where.endswith("answer:sms text")]
+    assert any(text.endswith(sms_text(REJECTED_ANSWER)) for text in whole), whole
