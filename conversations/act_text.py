@@ -228,6 +228,10 @@ def detail_messages(act: ViolationAct, today: date) -> list[str]:
     lines.append(_("• In total: {kwh} kWh.").format(kwh=kwh(calc["kwh"])))
     lines += ["", *month_lines(calc)]
     lines.append(_("Total: {amount}.").format(amount=money(calc["total"])))
+    if act.amount < Decimal(calc["total"]):  # lowered since (an upheld objection)
+        lines.append(
+            _("Lowered after your objection to {amount}.").format(amount=money(act.amount))
+        )
     lines += ["", _("Good to know:")]
     if not act.signed:
         lines.append(_("• The act is valid even though it was not signed."))

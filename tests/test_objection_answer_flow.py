@@ -86,6 +86,30 @@ async def test_staff_answer_by_api_reaches_the_citizen_in_chat_and_one_sms(
     assert (again, refused["error"]) == (409, "already_answered")
 
 
+async def test_a_recomputed_act_shows_its_new_amount_under_the_old_calculation(
+    running: tuple[BotApplication, str], emulator: BotApiEmulator, session_factory: Sessions
+) -> None:
+    application, base = running
+    aysel = Person(emulator, 4312)
+    receipt = await objected(aysel, base, "AKT-2026-0062")
+    status, answered = await post(
+        f"{base}/api/objections/{receipt}/answer",
+        {"outcome": "partly_upheld", "text": ANSWER, "actor": "staff-1", "act": "recompute",
+         "amount": "12.50"},
+    )  # fmt: skip
+    assert status == 200, answered
+    await deliver(application, session_factory)
+    await emulator.wait_for_text(aysel.user_id, receipt)
+    await aysel.says("Aktlar və ödənişlər")
+    await aysel.sees("AKT-2026-0062")
+    await aysel.presses("ak:show:AKT-2026-0062")
+    detail = await aysel.sees(az("How the amount was calculated ({rule}):"))
+    text = detail.text or ""
+    lowered = az("Lowered after your objection to {amount}.").format(amount="12,50\xa0₼")
+    assert lowered in text, text
+    assert text.index(az("Total: {amount}.").split("{")[0]) < text.index(lowered)
+
+
 async def test_staff_answer_from_the_telegram_button(
     running: tuple[BotApplication, str], emulator: BotApiEmulator, session_factory: Sessions
 ) -> None:
