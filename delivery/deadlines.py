@@ -91,7 +91,7 @@ async def remind_staff(
     for found in await objections.to_remind(session, today):
         if await objections.mark_reminded(session, found.objection, now):
             queued += await objection_notices.queue_staff_reminder(
-                session, found.objection, found.act, staff_ids=staff_ids
+                session, found.objection, found.act, staff_ids=staff_ids, today=today
             )
     return queued
 

@@ -36,6 +36,9 @@ ANSWER_SMS_SHORT: Final = N_(
 STAFF_REMINDER: Final = N_(
     "Reminder: objection {receipt} to act {number} must be answered by {answer_due}."
 )
+STAFF_REMINDER_LATE: Final = N_(
+    "Reminder: objection {receipt} to act {number} is still unanswered; it was due by {answer_due}."
+)
 
 
 def outcome_label(outcome: str, locale: str) -> str:
@@ -119,12 +122,14 @@ async def queue_staff_reminder(
     act: ViolationAct,
     *,
     staff_ids: Iterable[int],
+    today: date,
 ) -> int:
+    """Each staff member is reminded of an unanswered objection, once; past its answer date
+    the reminder says so."""
     locale = act_notices.STAFF_LOCALE
-    text = translate(STAFF_REMINDER, locale).format(
-        receipt=objection.receipt_number,
-        number=act.number,
-        answer_due=format_date(answer_due(objection), locale),
+    due = answer_due(objection)
+    text = translate(STAFF_REMINDER_LATE if due < today else STAFF_REMINDER, locale).format(
+        receipt=objection.receipt_number, number=act.number, answer_due=format_date(due, locale)
     )
     queued = 0
     for staff_id in sorted(staff_ids):

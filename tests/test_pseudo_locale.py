@@ -660,10 +660,11 @@ async def test_objection_answers_deadlines_and_gateway_payments_come_from_the_ca
     )
     expired_owner = await owner_of(session_factory, emulator, expired)
 
-    # Deadlines: an objection filed 12 days ago (overdue) and one 9 days ago (due tomorrow);
-    # an act due in 2 days whose 3-day reminder fell on a day the job missed; an act overdue.
+    # Deadlines: an objection filed 13 days ago (overdue at both runs) and one 9 days ago (due
+    # tomorrow); an act due in 2 days whose 3-day reminder fell on a day the job missed; an act
+    # overdue.
     async with session_factory.begin() as session:
-        for number, days in ((refused, 12), (close, 9)):
+        for number, days in ((refused, 13), (close, 9)):
             objection = await session.scalar(
                 select(ActObjection).where(ActObjection.receipt_number == receipts[number])
             )
@@ -709,6 +710,7 @@ async def test_objection_answers_deadlines_and_gateway_payments_come_from_the_ca
     walked = (  # each variant was seen, so each was checked
         objection_notices.RECOMPUTED, payment_text.PAYMENT_THANKS, payment_text.PAY_ONLINE,
         act_notices.LATE_REMINDER, objection_notices.STAFF_REMINDER, notices.DEADLINE_PASSED,
+        objection_notices.STAFF_REMINDER_LATE,
         act_notices.STATUS_TEXTS[ActStatus.DISCONNECTED], act_notices.STATUS_TEXTS[ActStatus.COURT],
         "• {receipt} (act {number}): overdue since {due}",
         "• {receipt} (act {number}): answer by {due}",
