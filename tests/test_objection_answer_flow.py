@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chat.context import BotApplication
 from delivery import deadlines
 from delivery.notices import DEADLINE_ACTOR, DEADLINE_PASSED
+from domain.acts import BAKU
 from domain.application_status import ApplicationStatus
 from domain.sms import sms_size
 from emulator import BotApiEmulator
@@ -116,7 +117,9 @@ async def test_an_unpaid_application_is_closed_once_after_its_deadline(
 ) -> None:
     application, _ = running
     services = application.bot_data["services"]
-    now = datetime.now(UTC)
+    # Noon in Baku today: the runs below an hour apart fall on one Baku day at any hour
+    # (at 23:30 in Baku, an hour later was tomorrow and the run counted as a new day's).
+    now = datetime.now(BAKU).replace(hour=12, minute=0, second=0, microsecond=0).astimezone(UTC)
     pending = await make_application(
         services, status=str(ApplicationStatus.PAYMENT_PENDING), created_at=now - timedelta(days=45)
     )
