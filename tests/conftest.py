@@ -164,14 +164,61 @@ DATABASE_FIXTURES = frozenset({"database_url", "fresh_database_url"})
 SERIAL_MODULES = frozenset({"test_fault_drills.py", "test_launch_burst.py"})
 
 
+#: Tests that wait on real time for most of their run (sending at Telegram's pace) and use
+#: little CPU: the gate runs them beside the SQLite pass instead of on a worker of its own.
+PACED_TESTS = frozenset(
+    {"test_broadcasts.py::test_5000_recipients_each_get_it_exactly_once_at_90_percent_of_the_rate"}
+)
+
+#: The longest tests of the parallel passes, about a minute or more on PostgreSQL here. Under
+#: ``--dist worksteal`` (.ci/run) each worker starts on an equal slice of the collection and
+#: the idle ones steal from the tails of the others; these are dealt to the heads of the
+#: slices, so that they start at once on different workers instead of meeting late on one.
+LONG_TESTS = (
+    "test_connection_request_fuzz.py::test_random_text_at_every_step_gets_a_question_back",
+    "test_broadcasts.py::test_sigkill_half_way_then_restart_completes_the_broadcast",
+    "test_api_schemathesis.py::test_schemathesis_finds_no_disagreement",
+    "test_dispatcher.py::test_two_workers_deliver_a_thousand_notices_exactly_once",
+)
+
+
+def _short_id(item: pytest.Item) -> str:
+    return f"{item.path.name}::{item.name}"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``db`` every test whose fixture closure reaches the test database; ``serial`` the
-    tests of :data:`SERIAL_MODULES`."""
+    tests of :data:`SERIAL_MODULES`; ``paced`` those of :data:`PACED_TESTS`."""
     for item in items:
         if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
         if item.path.name in SERIAL_MODULES:
             item.add_marker(pytest.mark.serial)
+        if _short_id(item) in PACED_TESTS:
+            item.add_marker(pytest.mark.paced)
+
+
+@pytest.hookimpl(specname="pytest_collection_modifyitems", trylast=True)  # after -m, -k
+def pytest_collection_modifyitems_long_first(items: list[pytest.Item]) -> None:
+    """Put the :data:`LONG_TESTS` at the heads of the slices worksteal hands the workers."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    rank = {name: n for n, name in enumerate(LONG_TESTS)}
+    long = sorted((i for i in items if _short_id(i) in rank), key=lambda i: rank[_short_id(i)])
+    if workers < 2 or not long:
+        return
+    rest = [i for i in items if _short_id(i) not in rank]
+    # worksteal's first split: each idle worker in turn gets len(pending) // workers_left
+    sizes, left = [], len(items)
+    for remaining in range(workers, 0, -1):
+        sizes.append(left // remaining)
+        left -= sizes[-1]
+    heads: list[list[pytest.Item]] = [long[n::workers] for n in range(workers)]
+    ordered: list[pytest.Item] = []
+    for head, size in zip(heads, sizes, strict=True):
+        take = max(0, size - len(head))
+        ordered += head + rest[:take]
+        rest = rest[take:]
+    items[:] = ordered + rest
 
 
 # --------------------------------------------------------------------------- fixtures
