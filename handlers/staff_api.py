@@ -199,9 +199,7 @@ def detail(application: Application, changes: Sequence[ApplicationStatusChange])
         "quote": application.quote,
         "history": [history_item(change) for change in changes],
         "allowed_targets": (
-            [str(t) for t in allowed_targets(status, free=application.fee_amount == 0)]
-            if status
-            else []
+            [str(t) for t in allowed_targets(status, free=application.free)] if status else []
         ),
     }
 
@@ -238,7 +236,7 @@ async def post_status(request: web.Request) -> web.Response:
             raise not_found(number) from None
         except TransitionError as error:
             application = await status_changes.by_number(session, number)
-            free = application is not None and application.fee_amount == 0
+            free = application is not None and application.free
             raise transition_refused(error, allowed_targets(error.current, free=free)) from None
         changes = await status_changes.history(session, done.application.id)
         body = {**detail(done.application, changes), "notices_queued": done.queued}

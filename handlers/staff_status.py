@@ -69,9 +69,7 @@ def staff_view(application: Application, history: Sequence[ApplicationStatusChan
 
 
 def target_buttons(application: Application) -> InlineKeyboardMarkup | None:
-    targets = allowed_targets(
-        ApplicationStatus(application.status), free=application.fee_amount == 0
-    )
+    targets = allowed_targets(ApplicationStatus(application.status), free=application.free)
     if not targets:
         return None
     rows = [

@@ -289,6 +289,11 @@ class Application(Base):
     updated_at: Mapped[datetime] = _updated_at()
     status_changed_at: Mapped[datetime] = _created_at()
 
+    @property
+    def free(self) -> bool:
+        """A free connection (fee 0): *paid* takes the place of *payment pending*."""
+        return self.fee_amount == 0
+
 
 class StatusChangeRow:
     """One status change, a row of a status history: from which status to which, who, why and

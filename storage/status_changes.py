@@ -79,7 +79,7 @@ async def record_change(
         raise ApplicationNotFound(number)
     comment = comment.strip() if comment and comment.strip() else None
     current = ApplicationStatus(application.status)
-    status = check_transition(current, target, comment=comment, free=application.fee_amount == 0)
+    status = check_transition(current, target, comment=comment, free=application.free)
     moment = now or utcnow()
     # Conditional on the status read above: of two concurrent changes (SQLite has no row
     # locks) only one wins; the other is refused instead of writing a second history row.
