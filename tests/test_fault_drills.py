@@ -680,6 +680,6 @@ async def test_postgres_drops_every_connection_mid_dialogue_and_nobody_notices(
     assert len(drops) == DROPS
     assert all(mid_dialogue and terminated for mid_dialogue, terminated in drops), drops
     assert any(BUSY.intersection(terminated) for _, terminated in drops), drops
-    check_outcome(people, await stored_applications(engine))
+    check_outcome(people, await stored_applications(engine), stderr)
     # Every transaction cut by a drop was run again (storage.retry): nothing to log as an error.
     assert " ERROR " not in stderr, stderr
